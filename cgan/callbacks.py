@@ -1,0 +1,91 @@
+"""Callbacks: what the user sees of a run while it trains."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torchvision.utils import make_grid, save_image
+
+log = logging.getLogger(__name__)
+
+
+def logged_step(trainer: L.Trainer) -> int:
+    """The x-axis Lightning uses for logged scalars: batches trained so far.
+
+    ``trainer.global_step`` counts optimizer steps (D and G), which would put
+    images and curves of the same moment at different x positions.
+    """
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+def class_grid(images: torch.Tensor, n_per_class: int, padding: int = 2) -> torch.Tensor:
+    """(num_classes * n_per_class, C, H, W) in [-1, 1] -> one image, one row per class, in [0, 1]."""
+    return make_grid(images, nrow=n_per_class, padding=padding, normalize=True, value_range=(-1, 1))
+
+
+class ClassGridLogger(L.Callback):
+    """Draws one row per class from fixed noise, at each epoch end and every N batches.
+
+    The noise is drawn once (seeded) and kept, so successive grids show the same
+    "handwriting" improving. The grid goes to TensorBoard (tag ``samples/per_class``)
+    and to ``<dirpath>/grid_epoch<E>_step<S>.png``.
+    """
+
+    def __init__(self, dirpath: str, n_per_class: int = 8, every_n_batches: int = 0, seed: int = 1234,
+                 tag: str = "samples/per_class"):
+        if n_per_class <= 0:
+            raise ValueError(f"n_per_class must be positive, got {n_per_class}")
+        self.dirpath = Path(dirpath)
+        self.n_per_class = n_per_class
+        self.every_n_batches = every_n_batches
+        self.seed = seed
+        self.tag = tag
+        self.noise: torch.Tensor | None = None
+
+    def _fixed_inputs(self, pl_module) -> tuple[torch.Tensor, torch.Tensor]:
+        num_classes = pl_module.hparams.num_classes
+        if self.noise is None:
+            gen = torch.Generator().manual_seed(self.seed)
+            self.noise = torch.randn(num_classes * self.n_per_class, pl_module.hparams.latent_dim, generator=gen)
+        labels = torch.arange(num_classes).repeat_interleave(self.n_per_class)
+        return self.noise.to(pl_module.device), labels.to(pl_module.device)
+
+    @rank_zero_only
+    def draw(self, trainer: L.Trainer, pl_module) -> Path:
+        z, labels = self._fixed_inputs(pl_module)
+        generator = pl_module.sampling_generator
+        was_training = generator.training
+        generator.eval()  # BatchNorm uses running stats and does not update them
+        try:
+            with torch.no_grad():
+                images = generator(z, labels).float()
+        finally:
+            generator.train(was_training)
+        grid = class_grid(images, self.n_per_class)
+        step = logged_step(trainer)
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image(self.tag, grid, global_step=step)
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        path = self.dirpath / f"grid_epoch{trainer.current_epoch:03d}_step{step:07d}.png"
+        save_image(grid, path)
+        return path
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # logged_step is this batch's index here (Lightning advances it after this hook).
+        if self.every_n_batches > 0 and (logged_step(trainer) + 1) % self.every_n_batches == 0:
+            self.draw(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.draw(trainer, pl_module)
+
+    def state_dict(self) -> dict:
+        return {"noise": self.noise}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.noise = state_dict.get("noise")

@@ -1,0 +1,9 @@
+"""One exception type for mistakes a user can fix.
+
+Entry points turn a UserError into one sentence on stderr and a non-zero exit
+code instead of a traceback; everything else is a bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A bad value from the user: the message names it and says what would be right."""

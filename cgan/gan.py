@@ -1,0 +1,165 @@
+"""The LightningModule: manual optimization, one discriminator step then one generator step.
+
+Per batch (with ``d_steps_per_g_step=k``): a D step on real vs detached fake
+images every batch, and a G step every k-th batch. ``trainer.global_step``
+counts every optimizer step, so with k=1 it advances by 2 per batch; the
+TensorBoard x-axis counts batches (see README, "Steps").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from cgan import losses
+
+log = logging.getLogger(__name__)
+
+# Bumped when a checkpoint written by an older version can no longer be sampled from.
+CHECKPOINT_FORMAT = 1
+
+
+def _plain(cfg: Any) -> Any:
+    """DictConfig -> dict, so hyperparameters pickle into checkpoints without omegaconf objects."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def build_generator(generator: Mapping, latent_dim: int, num_classes: int, image_shape: Sequence[int]):
+    """The generator described by a ``_target_`` config; also what sampling uses to rebuild it."""
+    return instantiate(generator, latent_dim=latent_dim, num_classes=num_classes, image_shape=list(image_shape))
+
+
+class ConditionalGAN(L.LightningModule):
+    def __init__(
+        self,
+        generator: Mapping,
+        discriminator: Mapping,
+        num_classes: int,
+        image_shape: Sequence[int],
+        class_names: Sequence[str] | None = None,
+        latent_dim: int = 100,
+        loss: str = "bce",
+        optimizer: Mapping | None = None,
+        d_steps_per_g_step: int = 1,
+        label_smoothing: float = 0.0,
+        gradient_clip_val: float | None = None,
+    ):
+        super().__init__()
+        generator, discriminator, optimizer = _plain(generator), _plain(discriminator), _plain(optimizer)
+        class_names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
+        if len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
+        if d_steps_per_g_step < 1:
+            raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
+        optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
+        if optimizer["lr"] <= 0 or (optimizer.get("d_lr") is not None and optimizer["d_lr"] <= 0):
+            raise ValueError(f"model.optimizer learning rates must be positive, got {optimizer}")
+        # Everything sampling needs to rebuild G goes into the checkpoint's hyper_parameters.
+        self.save_hyperparameters(
+            {
+                "generator": generator,
+                "discriminator": discriminator,
+                "num_classes": num_classes,
+                "image_shape": list(image_shape),
+                "class_names": class_names,
+                "latent_dim": latent_dim,
+                "loss": losses.check_loss(loss),
+                "optimizer": optimizer,
+                "d_steps_per_g_step": d_steps_per_g_step,
+                "label_smoothing": label_smoothing,
+                "gradient_clip_val": gradient_clip_val,
+            }
+        )
+        self.automatic_optimization = False  # two optimizers, stepped by hand below
+        self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
+        self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
+
+    # -- what callbacks and sampling use ------------------------------------------------------
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator that grids, metrics and sample.py draw from."""
+        return self.generator
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, labels)
+
+    # -- training ---------------------------------------------------------------------------
+    def configure_optimizers(self):
+        opt = self.hparams.optimizer
+        betas = tuple(opt["betas"])
+        d_lr = opt.get("d_lr") or opt["lr"]
+        extra = {k: opt[k] for k in ("weight_decay", "fused", "foreach") if opt.get(k) is not None}
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=opt["lr"], betas=betas, **extra)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=d_lr, betas=betas, **extra)
+        return [opt_g, opt_d]
+
+    def _step(self, optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)  # handles AMP loss scaling and DDP gradient sync
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.gradient_clip_val,
+                                gradient_clip_algorithm="norm")
+        optimizer.step()
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real, labels = batch
+        opt_g, opt_d = self.optimizers()
+        loss_name = self.hparams.loss
+        g_step_now = (batch_idx + 1) % self.hparams.d_steps_per_g_step == 0
+
+        # One G forward per batch: its output is detached for D's step and reused for G's.
+        with torch.set_grad_enabled(g_step_now):
+            fake = self.generator(self.sample_noise(real.shape[0]), labels)
+
+        with self.toggled_optimizer(opt_d):
+            real_logits = self.discriminator(real, labels)
+            fake_logits = self.discriminator(fake.detach(), labels)
+            d_loss = losses.discriminator_loss(loss_name, real_logits, fake_logits,
+                                               real_target=1.0 - self.hparams.label_smoothing)
+            self._step(opt_d, d_loss)
+
+        metrics = {
+            "train/d_loss": d_loss.detach(),
+            "train/d_real_prob": torch.sigmoid(real_logits.detach()).mean(),
+            "train/d_fake_prob": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+        if g_step_now:
+            with self.toggled_optimizer(opt_g):  # D frozen: no gradients computed for its weights
+                g_loss = losses.generator_loss(loss_name, self.discriminator(fake, labels))
+                self._step(opt_g, g_loss)
+            metrics["train/g_loss"] = g_loss.detach()
+
+        # Tensors, not floats: Lightning reduces them without a host sync every step;
+        # per-step values reach TensorBoard every trainer.log_every_n_steps batches.
+        self.log_dict(metrics, on_step=True, on_epoch=True, prog_bar=False)
+        self.log("d_loss", metrics["train/d_loss"], prog_bar=True, logger=False)
+        if g_step_now:
+            self.log("g_loss", metrics["train/g_loss"], prog_bar=True, logger=False)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        # How D judges held-out real digits next to fresh fakes: a D that scores
+        # training images far above held-out ones is memorising.
+        real, labels = batch
+        fake = self.generator(self.sample_noise(real.shape[0]), labels)
+        real_logits = self.discriminator(real, labels)
+        fake_logits = self.discriminator(fake, labels)
+        self.log_dict(
+            {
+                "val/d_loss": losses.discriminator_loss(self.hparams.loss, real_logits, fake_logits),
+                "val/d_real_prob": torch.sigmoid(real_logits).mean(),
+                "val/d_fake_prob": torch.sigmoid(fake_logits).mean(),
+            },
+            on_epoch=True,
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["cgan_format"] = CHECKPOINT_FORMAT

@@ -1,0 +1,114 @@
+"""The fully connected CGAN of seed article 000 (and the multiplied-embedding variant of 004).
+
+Generator: [z ; embed(label)] -> 128 -> 256 -> 512 -> 1024 -> prod(image_shape), Tanh.
+BatchNorm on every hidden layer but the first, LeakyReLU(0.2) everywhere.
+Discriminator: [flatten(x) ; embed(label)] -> 512 -> 256 -> one logit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+CONDITIONING = ("concat", "multiply")
+
+
+def _check_conditioning(conditioning: str) -> None:
+    if conditioning not in CONDITIONING:
+        raise ValueError(f"unknown conditioning={conditioning!r}: use one of {', '.join(CONDITIONING)}")
+
+
+class MLPGenerator(nn.Module):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        image_shape: Sequence[int],
+        hidden_dims: Sequence[int] = (128, 256, 512, 1024),
+        embed_dim: int | None = None,
+        conditioning: str = "concat",
+        negative_slope: float = 0.2,
+        # Article 000 writes BatchNorm1d(n, 0.8): the second positional argument
+        # is eps, not momentum (a slip copied from a popular reference). We
+        # default to PyTorch's eps=1e-5, momentum=0.1; set bn_eps=0.8 to
+        # reproduce the article exactly.
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ):
+        super().__init__()
+        _check_conditioning(conditioning)
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.image_shape = tuple(image_shape)
+        self.conditioning = conditioning
+        if conditioning == "multiply":  # 004: the embedding scales the noise, same size as z
+            self.label_embedding = nn.Embedding(num_classes, latent_dim)
+            in_dim = latent_dim
+        else:
+            self.label_embedding = nn.Embedding(num_classes, embed_dim or num_classes)
+            in_dim = latent_dim + self.label_embedding.embedding_dim
+
+        layers: list[nn.Module] = []
+        for i, width in enumerate(hidden_dims):
+            layers.append(nn.Linear(in_dim, width))
+            if i > 0:  # the article leaves the first layer without BatchNorm
+                layers.append(nn.BatchNorm1d(width, eps=bn_eps, momentum=bn_momentum))
+            layers.append(nn.LeakyReLU(negative_slope, inplace=True))
+            in_dim = width
+        layers += [nn.Linear(in_dim, math.prod(self.image_shape)), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        emb = self.label_embedding(labels)
+        h = z * emb if self.conditioning == "multiply" else torch.cat([z, emb], dim=1)
+        return self.net(h).view(z.shape[0], *self.image_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    def __init__(
+        self,
+        num_classes: int,
+        image_shape: Sequence[int],
+        hidden_dims: Sequence[int] = (512, 256),
+        embed_dim: int | None = None,
+        conditioning: str = "concat",
+        negative_slope: float = 0.2,
+        dropout: float = 0.0,
+        # Article 000 puts BatchNorm1d(256, 0.8) before D's last LeakyReLU. Off by
+        # default: BatchNorm in D couples real and fake samples through batch
+        # statistics and is a known trap under DDP.
+        batchnorm: bool = False,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ):
+        super().__init__()
+        _check_conditioning(conditioning)
+        self.conditioning = conditioning
+        image_dim = math.prod(image_shape)
+        if conditioning == "multiply":  # 004: the embedding scales the flattened image
+            self.label_embedding = nn.Embedding(num_classes, image_dim)
+            in_dim = image_dim
+        else:
+            self.label_embedding = nn.Embedding(num_classes, embed_dim or num_classes)
+            in_dim = image_dim + self.label_embedding.embedding_dim
+
+        layers: list[nn.Module] = []
+        for i, width in enumerate(hidden_dims):
+            layers.append(nn.Linear(in_dim, width))
+            if batchnorm and i > 0:
+                layers.append(nn.BatchNorm1d(width, eps=bn_eps, momentum=bn_momentum))
+            layers.append(nn.LeakyReLU(negative_slope, inplace=True))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            in_dim = width
+        layers.append(nn.Linear(in_dim, 1))  # a logit: the losses apply the sigmoid themselves
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        x = images.flatten(1)
+        emb = self.label_embedding(labels)
+        h = x * emb if self.conditioning == "multiply" else torch.cat([x, emb], dim=1)
+        return self.net(h).squeeze(1)

@@ -1,0 +1,10 @@
+"""Generate chosen classes from a checkpoint:
+``python sample.py ckpt_path=outputs/<run>/checkpoints/last.ckpt labels=[5] n_per_label=16``.
+
+See conf/sample.yaml for every option.
+"""
+
+from cgan.cli import sample_main
+
+if __name__ == "__main__":
+    sample_main()
