@@ -42,10 +42,10 @@ def train_main(cfg: DictConfig) -> float | None:
     from cgan.training import train  # imported late so `--help` / `--cfg job` stay fast
 
     quiet_lightning_console()
-    metrics = report_user_errors(train, cfg)
+    run = report_user_errors(train, cfg)
     # Returned for Hydra sweepers (e.g. Optuna), which minimise this value.
     objective = cfg.get("optimized_metric")
-    return metrics.get(objective) if objective else None
+    return run.metrics.get(objective) if objective else None
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")

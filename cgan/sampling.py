@@ -8,7 +8,6 @@ generator's config, latent size, image shape and class names.
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,7 @@ def read_checkpoint(ckpt_path: str | Path) -> dict:
         raise UserError(f"checkpoint not found: {path}{hint}; pass ckpt_path=<run dir>/checkpoints/last.ckpt")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
+    except Exception as err:  # unpickling garbage fails in many ways (KeyError, EOFError, ...)
         raise UserError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}); "
                         "pass a .ckpt written by train.py") from err
     hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,10 @@ from omegaconf import DictConfig, OmegaConf
 from cgan.errors import UserError
 
 log = logging.getLogger(__name__)
+
+# Lightning warns that under manual optimization a step checkpoint holds the weights after that
+# step's update: exactly what resuming needs, so the warning is noise here.
+warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
 def _instantiate(cfg: DictConfig, what: str, **kwargs) -> Any:
@@ -53,8 +59,15 @@ def _check_ckpt_path(ckpt_path: str | None) -> str | None:
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, float]:
-    """The epoch-level values of the last epoch, as plain floats (one host sync, after training)."""
-    return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+    """The last epoch's values of every logged metric (``train/d_loss``, ``val/d_real_prob``, ...) as floats.
+
+    Called once after training (one host sync); per-step values and progress-bar aliases are left out.
+    """
+    metrics = {}
+    for key, value in trainer.callback_metrics.items():
+        if "/" in key and not key.endswith("_step") and value.numel() == 1:
+            metrics[key.removesuffix("_epoch")] = float(value)
+    return metrics
 
 
 class HParamsWithResults(L.Callback):
@@ -65,7 +78,7 @@ class HParamsWithResults(L.Callback):
         self.params = params
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        metrics = {f"hp/{k.replace('/', '_')}": v for k, v in final_metrics(trainer).items() if math.isfinite(v)}
+        metrics = {f"hp/{k}": v for k, v in final_metrics(trainer).items() if math.isfinite(v)}
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.log_hyperparams(self.params, metrics=metrics)
@@ -73,13 +86,42 @@ class HParamsWithResults(L.Callback):
 
 def sweepable_params(cfg: DictConfig) -> dict:
     """The settings worth comparing across runs: model, data, seed and the training budget."""
-    params = OmegaConf.to_container(cfg, resolve=True)
-    return {"seed": params.get("seed"), "model": params["model"], "data": params["data"],
-            "trainer": {k: params["trainer"].get(k) for k in ("max_steps", "max_epochs", "precision")}}
+    plain = lambda node: OmegaConf.to_container(node, resolve=True)  # noqa: E731
+    return {"seed": cfg.get("seed"), "model": plain(cfg.model), "data": plain(cfg.data),
+            "trainer": {k: cfg.trainer.get(k) for k in ("max_steps", "max_epochs", "precision")}}
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Train one run as the config says; returns the final epoch metrics."""
+def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    """The configured DataModule, set up: its classes and image shape are known afterwards."""
+    datamodule = _instantiate(cfg.data, "data")
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
+    """The one hand-off: the data tells the model its classes and image shape."""
+    return _instantiate(cfg.model, "model", num_classes=datamodule.num_classes,
+                        image_shape=datamodule.image_shape, class_names=datamodule.class_names,
+                        _recursive_=False)
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    callbacks = _instantiate_all(cfg.get("callbacks"), "callbacks") + [HParamsWithResults(sweepable_params(cfg))]
+    loggers = _instantiate_all(cfg.get("logger"), "logger")
+    return _instantiate(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False)
+
+
+@dataclass
+class TrainedRun:
+    trainer: L.Trainer
+    model: L.LightningModule
+    datamodule: L.LightningDataModule
+    metrics: dict[str, float]  # the last epoch's logged values
+
+
+def train(cfg: DictConfig) -> TrainedRun:
+    """Train one run as the config says."""
     if cfg.get("print_config", True):
         log.info("Composed config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
     ckpt_path = _check_ckpt_path(cfg.get("ckpt_path"))
@@ -88,20 +130,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("float32_matmul_precision"):
         torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
 
-    # The one hand-off: the data tells the model its classes and image shape.
-    datamodule: L.LightningDataModule = _instantiate(cfg.data, "data")
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    model = _instantiate(cfg.model, "model", num_classes=datamodule.num_classes,
-                         image_shape=datamodule.image_shape, class_names=datamodule.class_names,
-                         _recursive_=False)
-
-    callbacks = _instantiate_all(cfg.get("callbacks"), "callbacks") + [HParamsWithResults(sweepable_params(cfg))]
-    loggers = _instantiate_all(cfg.get("logger"), "logger")
-    trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False)
-
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    metrics = final_metrics(trainer)
     log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
              trainer.fit_loop.epoch_loop._batches_that_stepped, cfg.paths.output_dir)
-    return metrics
+    return TrainedRun(trainer, model, datamodule, final_metrics(trainer))

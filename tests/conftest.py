@@ -1,0 +1,84 @@
+"""Shared helpers: compose the real Hydra config for a temp run dir, write fake MNIST files."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = str(ROOT / "conf")
+
+# A run small enough for 2 CPU cores: real digits from the bundled sample, tiny batches.
+TINY = [
+    "data.source=sample",
+    "data.batch_size=16",
+    "trainer.max_steps=40",  # 20 batches: one D and one G step each
+    "trainer.log_every_n_steps=2",
+    "trainer.limit_val_batches=2",
+    "trainer.val_check_interval=10",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "callbacks.class_grid.every_n_batches=10",
+    "callbacks.model_checkpoint.every_n_train_steps=20",
+    "print_config=false",
+]
+
+
+def compose_train(run_dir: Path, overrides: list[str] = ()):
+    """The config train.py would see for these overrides, with its run dir at ``run_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}", *overrides],
+            return_hydra_config=True,
+        )
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):  # as under train.py, the task sees no `hydra` node
+        del cfg.hydra
+    return cfg
+
+
+def run_script(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """An IDX file as MNIST ships them: magic (uint8, ndim), big-endian dims, raw bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def fake_mnist(tmp_path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A data_dir with a 60-image train set and a 20-image test set in torchvision's MNIST/raw layout."""
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    train_x = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8)
+    train_y = np.arange(60) % 10
+    write_idx(raw / "train-images-idx3-ubyte", train_x)
+    write_idx(raw / "train-labels-idx1-ubyte", train_y)
+    write_idx(raw / "t10k-images-idx3-ubyte", train_x[:20])
+    write_idx(raw / "t10k-labels-idx1-ubyte", train_y[:20])
+    return tmp_path / "data", train_x, train_y
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """One tiny real training run shared by the tests that inspect its outputs."""
+    from cgan.training import train
+
+    run_dir = tmp_path_factory.mktemp("run")
+    cfg = compose_train(run_dir, TINY)
+    run = train(cfg)
+    return run_dir, cfg, run

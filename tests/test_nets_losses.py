@@ -1,0 +1,56 @@
+"""Nets build for the data's shape; losses match hand-computed values."""
+
+import math
+
+import pytest
+import torch
+
+from cgan import losses
+from cgan.nets import MLPDiscriminator, MLPGenerator
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "multiply"])
+def test_mlp_shapes(conditioning):
+    g = MLPGenerator(latent_dim=100, num_classes=10, image_shape=(1, 28, 28), conditioning=conditioning)
+    d = MLPDiscriminator(num_classes=10, image_shape=(1, 28, 28), conditioning=conditioning)
+    z, y = torch.randn(4, 100), torch.tensor([0, 3, 5, 9])
+    images = g(z, y)
+    assert images.shape == (4, 1, 28, 28) and images.abs().max() <= 1
+    assert d(images, y).shape == (4,)
+
+
+def test_article_architecture():
+    g = MLPGenerator(latent_dim=100, num_classes=10, image_shape=(1, 28, 28))
+    widths = [m.out_features for m in g.net if isinstance(m, torch.nn.Linear)]
+    assert widths == [128, 256, 512, 1024, 784]
+    bns = [m for m in g.net if isinstance(m, torch.nn.BatchNorm1d)]
+    assert [b.num_features for b in bns] == [256, 512, 1024]
+    assert all(b.eps == 1e-5 and b.momentum == 0.1 for b in bns)  # not the article's eps=0.8 slip
+    d = MLPDiscriminator(num_classes=10, image_shape=(1, 28, 28))
+    assert [m.out_features for m in d.net if isinstance(m, torch.nn.Linear)] == [512, 256, 1]
+
+
+def test_bce_losses_match_hand_computed_values():
+    real, fake = torch.tensor([2.0]), torch.tensor([-1.0])
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    expected_d = -math.log(sig(2.0)) - math.log(1 - sig(-1.0))
+    assert losses.discriminator_loss("bce", real, fake).item() == pytest.approx(expected_d, rel=1e-6)
+    assert losses.generator_loss("bce", fake).item() == pytest.approx(-math.log(sig(-1.0)), rel=1e-6)
+
+
+def test_bce_on_logits_stays_finite_when_d_is_certain():
+    assert torch.isfinite(losses.discriminator_loss("bce", torch.tensor([200.0]), torch.tensor([-200.0])))
+    assert torch.isfinite(losses.generator_loss("bce", torch.tensor([-200.0])))
+
+
+def test_hinge_and_lsgan_values():
+    real, fake = torch.tensor([0.5, 2.0]), torch.tensor([-0.5, 1.0])
+    assert losses.discriminator_loss("hinge", real, fake).item() == pytest.approx((0.5 + 0) / 2 + (0.5 + 2) / 2)
+    assert losses.generator_loss("hinge", fake).item() == pytest.approx(-0.25)
+    assert losses.discriminator_loss("lsgan", real, fake).item() == pytest.approx(
+        0.5 * ((0.25 + 1) / 2 + (0.25 + 1) / 2))
+
+
+def test_unknown_loss_is_refused():
+    with pytest.raises(ValueError, match="unknown loss='wasserstein'"):
+        losses.check_loss("wasserstein")

@@ -1,0 +1,81 @@
+"""A short real training run: what a user finds in the run dir afterwards."""
+
+import math
+
+import lightning as L
+import torch
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from cgan.training import build_datamodule, build_model, train
+from conftest import TINY, compose_train
+
+
+def test_run_writes_events_with_losses_and_grid_images(trained_run):
+    run_dir, _, _ = trained_run
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    for tag in ["train/d_loss", "train/g_loss", "train/d_real_prob", "train/d_fake_prob"]:
+        assert f"{tag}_step" in scalars and f"{tag}_epoch" in scalars, sorted(scalars)
+        assert all(math.isfinite(e.value) for e in events.Scalars(f"{tag}_step"))
+    assert "val/d_real_prob" in scalars
+    assert "samples/per_class" in events.Tags()["images"]
+    # The HParams tab gets the final metrics beside the settings.
+    assert "hp/train/d_loss" in scalars and "hp/val/d_real_prob" in scalars
+    # Step-level scalars use the batch axis: 20 batches logged every 2.
+    steps = [e.step for e in events.Scalars("train/d_loss_step")]
+    assert steps == sorted(set(steps)) and max(steps) < 20
+
+
+def test_run_writes_last_checkpoint_and_one_grid_row_per_class(trained_run):
+    run_dir, cfg, run = trained_run
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert (run_dir / "checkpoints" / "step0000020.ckpt").is_file()
+    grids = sorted((run_dir / "grids").glob("*.png"))
+    assert grids, "no grid PNG written"
+    n, pad = cfg.callbacks.class_grid.n_per_class, 2
+    width, height = Image.open(grids[-1]).size
+    assert height == 10 * (28 + pad) + pad  # one row per digit
+    assert width == n * (28 + pad) + pad
+
+
+def test_losses_finite_and_both_nets_trained(trained_run):
+    run_dir, cfg, run = trained_run
+    assert run.trainer.global_step == 40
+    for key in ["train/d_loss", "train/g_loss", "val/d_real_prob"]:
+        assert math.isfinite(run.metrics[key])
+    # Rebuild the nets exactly as training initialised them (same seed, same order).
+    L.seed_everything(cfg.seed)
+    initial = build_model(cfg, build_datamodule(cfg))
+    for net in ["generator", "discriminator"]:
+        before = torch.cat([p.flatten() for p in getattr(initial, net).parameters()])
+        after = torch.cat([p.flatten() for p in getattr(run.model, net).parameters()])
+        assert not torch.allclose(before, after), f"{net} did not change"
+
+
+def test_checkpoint_is_enough_to_rebuild_the_generator(trained_run):
+    run_dir, _, _ = trained_run
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    hp = ckpt["hyper_parameters"]
+    assert hp["class_names"] == [str(d) for d in range(10)]
+    assert hp["image_shape"] == [1, 28, 28] and hp["latent_dim"] == 100
+    assert hp["generator"]["_target_"] == "cgan.nets.MLPGenerator"
+
+
+def test_resume_continues_the_global_step(trained_run, tmp_path):
+    run_dir, _, _ = trained_run
+    cfg = compose_train(tmp_path, [*TINY, "trainer.max_steps=60", f"ckpt_path={run_dir}/checkpoints/last.ckpt"])
+    resumed = train(cfg)
+    assert resumed.trainer.global_step == 60  # 40 restored + 10 more batches of D and G steps
+
+
+def test_d_steps_per_g_step_skips_generator_steps(tmp_path):
+    no_callback_tiny = [o for o in TINY if not o.startswith("callbacks.")]
+    cfg = compose_train(tmp_path, [*no_callback_tiny, "model.d_steps_per_g_step=2", "trainer.max_steps=12",
+                                   "callbacks=none", "logger=none"])
+    run = train(cfg)
+    opt_g, opt_d = run.model.optimizers()
+    g_steps = opt_g.optimizer.state[next(iter(run.model.generator.parameters()))]["step"]
+    d_steps = opt_d.optimizer.state[next(iter(run.model.discriminator.parameters()))]["step"]
+    assert (int(d_steps), int(g_steps)) == (8, 4)  # 8 batches: D every batch, G every second
