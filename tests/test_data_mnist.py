@@ -82,3 +82,17 @@ def test_unknown_source_and_bad_batch_size_are_refused(tmp_path):
         MNISTDataModule(data_dir=str(tmp_path), source="web")
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         MNISTDataModule(data_dir=str(tmp_path), batch_size=0)
+
+
+def test_full_mnist_when_present():
+    """Real data: the full 60k/10k MNIST of ../shared/data (or $CGAN_TEST_DATA_DIR); skipped when absent."""
+    import os
+    from pathlib import Path
+
+    data_dir = Path(os.environ.get("CGAN_TEST_DATA_DIR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    if not (data_dir / "MNIST" / "raw").is_dir():
+        pytest.skip(f"no full MNIST under {data_dir}")
+    dm = MNISTDataModule(data_dir=str(data_dir), source="full")
+    dm.setup("fit")
+    assert (len(dm.train_set), len(dm.val_set), len(dm.test_set)) == (54000, 6000, 10000)
+    assert torch.bincount(dm.train_set.labels, minlength=10).min() > 4000

@@ -77,10 +77,10 @@ class MLPDiscriminator(nn.Module):
         conditioning: str = "concat",
         negative_slope: float = 0.2,
         dropout: float = 0.0,
-        # Article 000 puts BatchNorm1d(256, 0.8) before D's last LeakyReLU. Off by
-        # default: BatchNorm in D couples real and fake samples through batch
-        # statistics and is a known trap under DDP.
-        batchnorm: bool = False,
+        # Article 000 puts BatchNorm1d(256, 0.8) before D's last LeakyReLU; real
+        # and fake batches go through D separately, so each is normalised by its
+        # own statistics (under DDP, Trainer(sync_batchnorm=True) keeps them global).
+        batchnorm: bool = True,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
     ):
