@@ -89,3 +89,48 @@ class ClassGridLogger(L.Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.noise = state_dict.get("noise")
+
+
+class RealDataPreview(L.Callback):
+    """Look at the data first (as articles 002 and 004 do): at fit start, one row of real training
+    images per class (TensorBoard image ``data/real_per_class``), the class counts (text
+    ``data/class_counts``), and a warning when the largest class outnumbers the smallest by more
+    than ``imbalance_ratio``."""
+
+    def __init__(self, n_per_class: int = 8, imbalance_ratio: float = 2.0, seed: int = 0):
+        self.n_per_class = n_per_class
+        self.imbalance_ratio = imbalance_ratio
+        self.seed = seed
+
+    @staticmethod
+    def class_counts(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+        return torch.bincount(labels, minlength=num_classes)
+
+    @rank_zero_only
+    def on_fit_start(self, trainer: L.Trainer, pl_module) -> None:
+        datamodule = trainer.datamodule
+        dataset = getattr(datamodule, "train_set", None)
+        if dataset is None or not hasattr(dataset, "labels"):
+            return
+        names = datamodule.class_names
+        counts = self.class_counts(dataset.labels, len(names))
+        if counts.min() == 0 or counts.max() > self.imbalance_ratio * counts.min():
+            log.warning("Classes are unbalanced (%s): the generator will see the rare ones less often",
+                        ", ".join(f"{n}={int(c)}" for n, c in zip(names, counts)))
+        rng = torch.Generator().manual_seed(self.seed)
+        rows = []
+        for k in range(len(names)):
+            members = torch.nonzero(dataset.labels == k).flatten()
+            picked = members[torch.randperm(len(members), generator=rng)[: self.n_per_class]]
+            images = dataset.images[picked]
+            if len(picked) < self.n_per_class:  # pad a short class with blank tiles to keep one row per class
+                blank = torch.zeros(self.n_per_class - len(picked), *images.shape[1:], dtype=images.dtype)
+                images = torch.cat([images, blank])
+            rows.append(images)
+        grid = class_grid(torch.cat(rows).float() / 127.5 - 1, self.n_per_class)
+        table = "| class | images |\n| --- | --- |\n" + "\n".join(
+            f"| {k}: {n} | {int(c)} |" for k, (n, c) in enumerate(zip(names, counts)))
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("data/real_per_class", grid, global_step=0)
+                logger.experiment.add_text("data/class_counts", table, global_step=0)

@@ -54,6 +54,6 @@ def sample_main(cfg: DictConfig) -> None:
 
     report_user_errors(
         lambda c: sample(c.ckpt_path, labels=c.labels, n_per_label=c.n_per_label, out_dir=c.out_dir,
-                         seed=c.seed, truncation=c.truncation, device=c.device),
+                         seed=c.seed, truncation=c.truncation, device=c.device, mode=c.mode, steps=c.steps),
         cfg,
     )

@@ -123,6 +123,26 @@ def generate(trained: TrainedGenerator, labels: Sequence[int], n_per_label: int,
     return trained.net(z, y).float().cpu()
 
 
+@torch.no_grad()
+def interpolate(trained: TrainedGenerator, labels: Sequence[int], steps: int = 10, seed: int = 0,
+                truncation: float | None = None) -> torch.Tensor:
+    """Walk the straight line between two noise vectors, the same two for every label (article 002).
+
+    Returns (len(labels) * steps, C, H, W): one row of ``steps`` images per label, so a row shows one
+    class morphing smoothly and a column shows the same noise drawn as each class.
+    """
+    if steps < 2:
+        raise UserError(f"steps must be at least 2 to interpolate, got {steps}")
+    rng = torch.Generator().manual_seed(seed)
+    ends = draw_noise(2, trained.latent_dim, rng, truncation)
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    line = (1 - t) * ends[0] + t * ends[1]  # (steps, latent_dim)
+    device = next(trained.net.parameters()).device
+    z = line.repeat(len(labels), 1).to(device)
+    y = torch.as_tensor(list(labels), dtype=torch.long).repeat_interleave(steps).to(device)
+    return trained.net(z, y).float().cpu()
+
+
 def write_samples(images: torch.Tensor, labels: Sequence[int], class_names: Sequence[str], n_per_label: int,
                   out_dir: Path) -> list[Path]:
     """``out_dir/grid.png`` (one row per label) and ``out_dir/<class name>/<NNNN>.png`` per image."""
@@ -144,16 +164,28 @@ def write_samples(images: torch.Tensor, labels: Sequence[int], class_names: Sequ
     return [grid_path, *written]
 
 
+MODES = ("grid", "interpolate")
+
+
 def sample(ckpt_path: str, labels=None, n_per_label: int = 8, out_dir: str = "outputs/samples", seed: int = 0,
-           truncation: float | None = None, device: str = "cpu") -> Path:
-    """Load the checkpoint, generate the requested classes and write them under ``out_dir``."""
+           truncation: float | None = None, device: str = "cpu", mode: str = "grid", steps: int = 10) -> Path:
+    """Load the checkpoint, generate the requested classes and write them under ``out_dir``.
+
+    ``mode=grid``: ``n_per_label`` independent samples per label. ``mode=interpolate``: ``steps``
+    images per label along one latent line (see :func:`interpolate`).
+    """
     out = Path(out_dir)
-    if n_per_label <= 0:
+    if mode not in MODES:
+        raise UserError(f"unknown mode={mode!r}: use one of {', '.join(MODES)}")
+    if mode == "grid" and n_per_label <= 0:
         raise UserError(f"n_per_label must be a positive integer, got {n_per_label}")
     trained = load_generator(ckpt_path, device=device)
     label_ids = resolve_labels(labels, trained.class_names)
-    images = generate(trained, label_ids, n_per_label, seed=seed, truncation=truncation)
-    files = write_samples(images, label_ids, trained.class_names, n_per_label, out)
+    if mode == "interpolate":
+        images, per_row = interpolate(trained, label_ids, steps, seed=seed, truncation=truncation), steps
+    else:
+        images, per_row = generate(trained, label_ids, n_per_label, seed=seed, truncation=truncation), n_per_label
+    files = write_samples(images, label_ids, trained.class_names, per_row, out)
     log.info("Wrote %d images for %s and %s", len(files) - 1,
              ", ".join(trained.class_names[i] for i in label_ids), files[0])
     return out

@@ -1,0 +1,169 @@
+"""Any folder of class sub-folders (torchvision ImageFolder conventions), and the rock-paper-scissors set.
+
+Images are decoded once, converted to RGB, resized (shorter side) and
+centre-cropped to ``image_size``, and kept in memory as one uint8 tensor; the
+decoded tensor is cached on disk (``cache_dir``) and rebuilt whenever the
+folder's files or ``image_size`` change. Class names are the sub-folder names
+in sorted order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torchvision.datasets.folder import IMG_EXTENSIONS
+from torchvision.transforms import functional as TF
+
+from cgan.data.base import ConditionalImageDataModule, InMemoryImages, split_indices
+from cgan.errors import UserError
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1
+
+
+def scan_class_folders(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    """(class names, [(file, class index)]) of an ImageFolder tree, or a UserError saying what is wrong."""
+    if not root.is_dir():
+        raise UserError(f"image folder {root} does not exist; set data.root to a folder with one sub-folder per "
+                        "class (<root>/<class>/<image>.png)")
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise UserError(f"{root} has no class folders; put the images in one sub-folder per class "
+                        "(<root>/<class>/<image>.png)")
+    samples, empty = [], []
+    for index, name in enumerate(classes):
+        files = sorted(p for p in (root / name).rglob("*") if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
+        if not files:
+            empty.append(name)
+        samples += [(f, index) for f in files]
+    if empty:
+        raise UserError(f"class folder(s) {', '.join(empty)} in {root} hold no images "
+                        f"({', '.join(IMG_EXTENSIONS)}); add images or remove the folder")
+    if len(classes) < 2:
+        raise UserError(f"{root} has only one class folder ({classes[0]}); a conditional GAN needs at least 2 classes")
+    return classes, samples
+
+
+def load_image(path: Path, image_size: int) -> torch.Tensor:
+    """uint8 (3, S, S): any mode (RGBA, L, P, ...) to RGB, shorter side resized to S, centre crop."""
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        tensor = TF.pil_to_tensor(img)
+    tensor = TF.resize(tensor, image_size, antialias=True)
+    return TF.center_crop(tensor, [image_size, image_size])
+
+
+def folder_fingerprint(samples: list[tuple[Path, int]], image_size: int) -> str:
+    """Changes when any file is added, removed, renamed or rewritten, or the size changes."""
+    digest = hashlib.sha1(f"{CACHE_FORMAT}:{image_size}".encode())
+    for path, label in samples:
+        stat = path.stat()
+        digest.update(f"{path}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def decode_folder(root: Path, image_size: int, skip_bad_images: bool = False,
+                  cache_dir: Path | None = None) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """(class names, uint8 images (N, 3, S, S), labels (N,)), from the cache when the folder is unchanged."""
+    classes, samples = scan_class_folders(root)
+    cache = None
+    if cache_dir is not None:
+        cache = Path(cache_dir) / f"{root.name}_{image_size}px_{folder_fingerprint(samples, image_size)}.pt"
+        if cache.is_file():
+            saved = torch.load(cache, weights_only=True)
+            log.info("Loaded %d decoded images of %s from cache %s", len(saved["labels"]), root, cache)
+            return saved["classes"], saved["images"], saved["labels"]
+
+    images, labels, skipped = [], [], []
+    for path, label in samples:
+        try:
+            images.append(load_image(path, image_size))
+            labels.append(label)
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+            if not skip_bad_images:
+                raise UserError(f"cannot read image {path} ({type(err).__name__}: {err}); remove or replace it, "
+                                "or set data.skip_bad_images=true to skip unreadable files") from err
+            skipped.append(path)
+            log.warning("Skipping unreadable image %s (%s)", path, err)
+    if skipped:
+        log.warning("Skipped %d unreadable image(s) in %s", len(skipped), root)
+    present = set(labels)
+    missing = [c for i, c in enumerate(classes) if i not in present]
+    if missing:
+        raise UserError(f"no readable images left for class(es) {', '.join(missing)} in {root}")
+    result = (classes, torch.stack(images), torch.tensor(labels, dtype=torch.long))
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        torch.save({"classes": result[0], "images": result[1], "labels": result[2]}, tmp)
+        tmp.replace(cache)  # atomic: a crash never leaves half a cache
+    return result
+
+
+class ImageFolderDataModule(ConditionalImageDataModule):
+    """``<root>/<class>/*.{png,jpg,...}`` as a conditional dataset of square RGB images.
+
+    The split: a seeded ``val_fraction`` of ``root`` for validation; ``test_root``
+    (same classes) for test when given, else the validation split.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        image_size: int = 64,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        val_fraction: float = 0.1,
+        split_seed: int = 0,
+        hflip: bool = True,
+        skip_bad_images: bool = False,
+        cache_dir: str | None = None,
+        test_root: str | None = None,
+    ):
+        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
+        if image_size <= 0:
+            raise UserError(f"data.image_size must be a positive integer, got {image_size}")
+        self.root = Path(root)
+        self.test_root = Path(test_root) if test_root else None
+        self.image_size = image_size
+        self.val_fraction = val_fraction
+        self.split_seed = split_seed
+        self.hflip = hflip
+        self.skip_bad_images = skip_bad_images
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.image_shape = (3, image_size, image_size)
+
+    def _decode(self, root: Path):
+        return decode_folder(root, self.image_size, self.skip_bad_images, self.cache_dir)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:  # setup() runs once in train.py and again inside fit
+            return
+        self.class_names, images, labels = self._decode(self.root)
+        train_idx, val_idx = split_indices(len(labels), self.val_fraction, self.split_seed)
+        self.train_set = InMemoryImages(images[train_idx], labels[train_idx])
+        self.val_set = InMemoryImages(images[val_idx], labels[val_idx])
+        self.test_set = self.val_set
+        if self.test_root is not None and self.test_root.is_dir():
+            test_classes, test_images, test_labels = self._decode(self.test_root)
+            if test_classes != self.class_names:
+                raise UserError(f"test folder {self.test_root} has classes {test_classes}, "
+                                f"training folder {self.root} has {self.class_names}; they must match")
+            self.test_set = InMemoryImages(test_images, test_labels)
+        log.info("%s: %d classes (%s), %d train / %d val / %d test images at %dx%d", self.root,
+                 self.num_classes, ", ".join(self.class_names), len(self.train_set), len(self.val_set),
+                 len(self.test_set), self.image_size, self.image_size)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        images, labels = super().on_after_batch_transfer(batch, dataloader_idx)
+        if self.hflip and self.trainer is not None and self.trainer.training:
+            # Light augmentation on device: mirror a random half of the batch.
+            flip = torch.rand(images.shape[0], device=images.device) < 0.5
+            images = torch.where(flip[:, None, None, None], images.flip(-1), images)
+        return images, labels

@@ -1,0 +1,131 @@
+"""The convolutional conditional GAN of seed article 002, built for any supported image size.
+
+G: z -> Linear -> (C0, s, s) feature map; label -> Embedding -> Linear -> one (s, s)
+map; both concatenated, then stride-2 ConvTranspose blocks (BatchNorm, ReLU)
+double the size up to the image, Tanh out. D: label -> Embedding -> Linear ->
+an image-sized map concatenated with the image as extra channels, then stride-2
+Conv blocks (BatchNorm but on the first, LeakyReLU(0.2)) down to (s, s), one logit.
+
+Sizes: s * 2**n with a start size s of 3..7 and n >= 2 upsamplings, square:
+28 (7 * 4) for MNIST, and 32, 64, 128, 256, ... for RGB photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from cgan.errors import UserError
+
+
+def plan_upsampling(image_shape: Sequence[int]) -> tuple[int, int]:
+    """(start size s, number of doublings n) with s * 2**n == image size, or a UserError."""
+    _, height, width = image_shape
+    size, doublings = height, 0
+    while size % 2 == 0 and size > 7:
+        size //= 2
+        doublings += 1
+    if height != width or doublings < 2 or size < 3:
+        raise UserError(
+            f"the dcgan model cannot build {height}x{width} images: use square images of 28 or a power of "
+            "two from 16 up (32, 64, 128, ...), e.g. data.image_size=64"
+        )
+    return size, doublings
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN's initialisation (Radford et al., and article 002): conv weights N(0, 0.02), BatchNorm N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _widths(base_width: int, n: int, max_width: int) -> list[int]:
+    """Channel widths from the smallest feature map to the largest: base * 2**(n-2) ... base."""
+    return [min(base_width * 2 ** (n - 2 - i), max_width) for i in range(n - 1)]
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(
+        self,
+        latent_dim: int,
+        num_classes: int,
+        image_shape: Sequence[int],
+        base_width: int = 64,
+        max_width: int = 512,
+        embed_dim: int = 50,
+        # Article 002 writes BatchNorm2d(n, momentum=0.1, eps=0.8): eps=0.8 is the
+        # slip of article 000 again. PyTorch's defaults here; bn_eps=0.8 reproduces it.
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.start, n = plan_upsampling(image_shape)
+        widths = _widths(base_width, n, max_width)
+        self.start_width = widths[0]
+        self.latent = nn.Sequential(
+            nn.Linear(latent_dim, widths[0] * self.start**2), nn.LeakyReLU(0.2, inplace=True)
+        )
+        self.label_map = nn.Sequential(nn.Embedding(num_classes, embed_dim), nn.Linear(embed_dim, self.start**2))
+        layers: list[nn.Module] = []
+        in_ch = widths[0] + 1  # + the label map
+        for width in widths:
+            layers += [
+                nn.ConvTranspose2d(in_ch, width, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum),
+                nn.ReLU(inplace=True),
+            ]
+            in_ch = width
+        layers += [nn.ConvTranspose2d(in_ch, self.image_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        features = self.latent(z).view(-1, self.start_width, self.start, self.start)
+        label_map = self.label_map(labels).view(-1, 1, self.start, self.start)
+        return self.net(torch.cat([features, label_map], dim=1))
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(
+        self,
+        num_classes: int,
+        image_shape: Sequence[int],
+        base_width: int = 64,
+        max_width: int = 512,
+        embed_dim: int = 50,
+        dropout: float = 0.0,  # article 002 uses 0.4 before the last layer
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        channels = self.image_shape[0]
+        start, n = plan_upsampling(image_shape)
+        self.label_map = nn.Sequential(
+            nn.Embedding(num_classes, embed_dim), nn.Linear(embed_dim, channels * image_shape[1] * image_shape[2])
+        )
+        widths = list(reversed(_widths(base_width, n, max_width)))  # base ... widest
+        widths.append(min(widths[-1] * 2, max_width))
+        layers: list[nn.Module] = []
+        in_ch = 2 * channels  # image + label map of the same shape
+        for i, width in enumerate(widths):
+            layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
+            if i > 0:  # DCGAN leaves D's first layer without BatchNorm
+                layers.append(nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            in_ch = width
+        layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_ch * start**2, 1)]
+        self.net = nn.Sequential(*layers)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        label_map = self.label_map(labels).view(-1, *self.image_shape)
+        return self.net(torch.cat([images, label_map], dim=1)).squeeze(1)
