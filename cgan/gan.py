@@ -49,9 +49,12 @@ class ConditionalGAN(L.LightningModule):
         d_steps_per_g_step: int = 1,
         label_smoothing: float = 0.0,
         gradient_clip_val: float | None = None,
+        conditional: bool = True,
     ):
         super().__init__()
         generator, discriminator, optimizer = _plain(generator), _plain(discriminator), _plain(optimizer)
+        if not conditional:  # a plain GAN (article 001): one "class", labels ignored
+            num_classes, class_names = 1, ["any"]
         class_names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
         if len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
@@ -74,6 +77,7 @@ class ConditionalGAN(L.LightningModule):
                 "d_steps_per_g_step": d_steps_per_g_step,
                 "label_smoothing": label_smoothing,
                 "gradient_clip_val": gradient_clip_val,
+                "conditional": conditional,
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
@@ -105,13 +109,21 @@ class ConditionalGAN(L.LightningModule):
     def _step(self, optimizer, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)  # handles AMP loss scaling and DDP gradient sync
+        optimizer.step()  # under 16-mixed: unscale, on_before_optimizer_step (clipping), scaler step
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # Lightning calls this after unscaling 16-mixed gradients, so the clip threshold is in true
+        # units; Trainer(gradient_clip_val=...) is refused under manual optimization.
         if self.hparams.gradient_clip_val:
             self.clip_gradients(optimizer, gradient_clip_val=self.hparams.gradient_clip_val,
                                 gradient_clip_algorithm="norm")
-        optimizer.step()
+
+    def _labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels if self.hparams.conditional else torch.zeros_like(labels)
 
     def training_step(self, batch, batch_idx: int) -> None:
         real, labels = batch
+        labels = self._labels(labels)
         opt_g, opt_d = self.optimizers()
         loss_name = self.hparams.loss
         g_step_now = (batch_idx + 1) % self.hparams.d_steps_per_g_step == 0
@@ -138,9 +150,9 @@ class ConditionalGAN(L.LightningModule):
                 self._step(opt_g, g_loss)
             metrics["train/g_loss"] = g_loss.detach()
 
-        # Tensors, not floats: Lightning reduces them without a host sync every step;
-        # per-step values reach TensorBoard every trainer.log_every_n_steps batches.
-        self.log_dict(metrics, on_step=True, on_epoch=True, prog_bar=False)
+        # Tensors, not floats: no host sync every step; per-step values reach TensorBoard every
+        # trainer.log_every_n_steps batches. sync_dist averages over DDP ranks (no-op on one device).
+        self.log_dict(metrics, on_step=True, on_epoch=True, prog_bar=False, sync_dist=True)
         self.log("d_loss", metrics["train/d_loss"], prog_bar=True, logger=False)
         if g_step_now:
             self.log("g_loss", metrics["train/g_loss"], prog_bar=True, logger=False)
@@ -149,6 +161,7 @@ class ConditionalGAN(L.LightningModule):
         # How D judges held-out real digits next to fresh fakes: a D that scores
         # training images far above held-out ones is memorising.
         real, labels = batch
+        labels = self._labels(labels)
         fake = self.generator(self.sample_noise(real.shape[0]), labels)
         real_logits = self.discriminator(real, labels)
         fake_logits = self.discriminator(fake, labels)
@@ -159,6 +172,7 @@ class ConditionalGAN(L.LightningModule):
                 "val/d_fake_prob": torch.sigmoid(fake_logits).mean(),
             },
             on_epoch=True,
+            sync_dist=True,  # averaged over DDP ranks
         )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -107,9 +107,14 @@ def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.Lightni
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
+    trainer_cfg = cfg.trainer
+    if trainer_cfg.get("sync_batchnorm") and trainer_cfg.get("accelerator") == "cpu":
+        log.info("trainer.sync_batchnorm is off on CPU (torch's SyncBatchNorm needs GPUs); each rank "
+                 "normalises with its own batch statistics")
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"sync_batchnorm": False})
     callbacks = _instantiate_all(cfg.get("callbacks"), "callbacks") + [HParamsWithResults(sweepable_params(cfg))]
     loggers = _instantiate_all(cfg.get("logger"), "logger")
-    return _instantiate(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False)
+    return _instantiate(trainer_cfg, "trainer", callbacks=callbacks, logger=loggers or False)
 
 
 @dataclass
@@ -134,6 +139,7 @@ def train(cfg: DictConfig) -> TrainedRun:
     model = build_model(cfg, datamodule)
     trainer = build_trainer(cfg)
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
-             trainer.fit_loop.epoch_loop._batches_that_stepped, cfg.paths.output_dir)
+    if trainer.is_global_zero:
+        log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
+                 trainer.fit_loop.epoch_loop._batches_that_stepped, cfg.paths.output_dir)
     return TrainedRun(trainer, model, datamodule, final_metrics(trainer))

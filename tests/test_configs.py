@@ -7,7 +7,7 @@ from hydra.core.hydra_config import HydraConfig
 
 from conftest import CONF_DIR, compose_train, run_script
 
-GROUPS = ["model", "data", "trainer", "callbacks", "logger", "paths", "hydra"]
+GROUPS = ["model", "data", "trainer", "callbacks", "logger", "paths", "hydra", "experiment"]
 
 
 def choices(group: str) -> list[str]:

@@ -30,11 +30,13 @@ class MLPGenerator(nn.Module):
         hidden_dims: Sequence[int] = (128, 256, 512, 1024),
         embed_dim: int | None = None,
         conditioning: str = "concat",
-        negative_slope: float = 0.2,
+        negative_slope: float = 0.2,  # 0 makes it a plain ReLU (article 001's G)
+        batchnorm: bool = True,
+        batchnorm_first_layer: bool = False,  # article 000: no; the Keras CGAN of 004: yes
         # Article 000 writes BatchNorm1d(n, 0.8): the second positional argument
         # is eps, not momentum (a slip copied from a popular reference). We
         # default to PyTorch's eps=1e-5, momentum=0.1; set bn_eps=0.8 to
-        # reproduce the article exactly.
+        # reproduce the article exactly. (Keras' momentum=0.8 is PyTorch's 0.2.)
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
     ):
@@ -54,7 +56,7 @@ class MLPGenerator(nn.Module):
         layers: list[nn.Module] = []
         for i, width in enumerate(hidden_dims):
             layers.append(nn.Linear(in_dim, width))
-            if i > 0:  # the article leaves the first layer without BatchNorm
+            if batchnorm and (i > 0 or batchnorm_first_layer):
                 layers.append(nn.BatchNorm1d(width, eps=bn_eps, momentum=bn_momentum))
             layers.append(nn.LeakyReLU(negative_slope, inplace=True))
             in_dim = width
