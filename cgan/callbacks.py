@@ -122,11 +122,11 @@ class RealDataPreview(L.Callback):
         for k in range(len(names)):
             members = torch.nonzero(dataset.labels == k).flatten()
             picked = members[torch.randperm(len(members), generator=rng)[: self.n_per_class]]
-            images = dataset.images[picked]
+            images = torch.stack([dataset[int(i)][0] for i in picked])
             if len(picked) < self.n_per_class:  # pad a short class with blank tiles to keep one row per class
-                blank = torch.zeros(self.n_per_class - len(picked), *images.shape[1:], dtype=images.dtype)
+                blank = torch.zeros(self.n_per_class - len(picked), *datamodule.image_shape, dtype=torch.uint8)
                 images = torch.cat([images, blank])
-            rows.append(images)
+            rows.append(images.cpu())
         grid = class_grid(torch.cat(rows).float() / 127.5 - 1, self.n_per_class)
         table = "| class | images |\n| --- | --- |\n" + "\n".join(
             f"| {k}: {n} | {int(c)} |" for k, (n, c) in enumerate(zip(names, counts)))
@@ -134,3 +134,25 @@ class RealDataPreview(L.Callback):
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image("data/real_per_class", grid, global_step=0)
                 logger.experiment.add_text("data/class_counts", table, global_step=0)
+
+
+class FlushLogsAfterCheckpoint(L.Callback):
+    """Flush the loggers right after each checkpoint's batch has been logged.
+
+    TensorBoard writes events from a queue; a run killed after a checkpoint could
+    otherwise lose the last logged steps before it, leaving a gap in the curve
+    when it resumes (steps after the checkpoint are purged on resume instead).
+    """
+
+    def __init__(self):
+        self._pending = False
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        self._pending = True
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        # The checkpointed batch's scalars are logged after its on_train_batch_end, so flush here.
+        if self._pending:
+            self._pending = False
+            for logger in trainer.loggers:
+                logger.save()

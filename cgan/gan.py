@@ -18,11 +18,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from cgan import losses
+from cgan.checkpoints import CHECKPOINT_FORMAT
+from cgan.errors import TrainingDiverged
 
 log = logging.getLogger(__name__)
 
-# Bumped when a checkpoint written by an older version can no longer be sampled from.
-CHECKPOINT_FORMAT = 1
+# What to do when a loss or G's output is NaN/Inf: stop (clear error, saved checkpoints untouched),
+# skip_batch (no update from that batch, counted in train/skipped_batches), ignore (no check, no sync).
+ON_NAN = ("stop", "skip_batch", "ignore")
 
 
 def _plain(cfg: Any) -> Any:
@@ -50,8 +53,11 @@ class ConditionalGAN(L.LightningModule):
         label_smoothing: float = 0.0,
         gradient_clip_val: float | None = None,
         conditional: bool = True,
+        on_nan: str = "stop",
     ):
         super().__init__()
+        if on_nan not in ON_NAN:
+            raise ValueError(f"model.on_nan={on_nan!r} is not one of {', '.join(ON_NAN)}")
         generator, discriminator, optimizer = _plain(generator), _plain(discriminator), _plain(optimizer)
         if not conditional:  # a plain GAN (article 001): one "class", labels ignored
             num_classes, class_names = 1, ["any"]
@@ -78,9 +84,11 @@ class ConditionalGAN(L.LightningModule):
                 "label_smoothing": label_smoothing,
                 "gradient_clip_val": gradient_clip_val,
                 "conditional": conditional,
+                "on_nan": on_nan,
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
+        self.skipped_batches = 0  # batches dropped by on_nan=skip_batch
         self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
         self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
 
@@ -118,6 +126,27 @@ class ConditionalGAN(L.LightningModule):
             self.clip_gradients(optimizer, gradient_clip_val=self.hparams.gradient_clip_val,
                                 gradient_clip_algorithm="norm")
 
+    def _diverged(self, name: str, loss: torch.Tensor, images: torch.Tensor | None = None) -> bool:
+        """True when this batch must be skipped; raises under on_nan=stop. One host sync per call."""
+        if self.hparams.on_nan == "ignore":
+            return False
+        finite = torch.isfinite(loss)
+        if images is not None:
+            finite = finite & torch.isfinite(images).all()
+        if bool(finite):
+            return False
+        what = f"{name} is {loss.item()}" if not torch.isfinite(loss) else "the generator output has NaN/Inf values"
+        if self.hparams.on_nan == "skip_batch":
+            self.skipped_batches += 1
+            log.warning("Skipping batch %d of epoch %d: %s", self.trainer.fit_loop.epoch_loop.batch_idx,
+                        self.current_epoch, what)
+            return True
+        raise TrainingDiverged(
+            f"training diverged at global step {self.global_step} (epoch {self.current_epoch}): {what}; "
+            "checkpoints saved before are untouched. Lower model.optimizer.lr, set model.gradient_clip_val, "
+            "or set model.on_nan=skip_batch to skip such batches"
+        )
+
     def _labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels if self.hparams.conditional else torch.zeros_like(labels)
 
@@ -137,6 +166,8 @@ class ConditionalGAN(L.LightningModule):
             fake_logits = self.discriminator(fake.detach(), labels)
             d_loss = losses.discriminator_loss(loss_name, real_logits, fake_logits,
                                                real_target=1.0 - self.hparams.label_smoothing)
+            if self._diverged("d_loss", d_loss, fake):
+                return
             self._step(opt_d, d_loss)
 
         metrics = {
@@ -147,6 +178,8 @@ class ConditionalGAN(L.LightningModule):
         if g_step_now:
             with self.toggled_optimizer(opt_g):  # D frozen: no gradients computed for its weights
                 g_loss = losses.generator_loss(loss_name, self.discriminator(fake, labels))
+                if self._diverged("g_loss", g_loss):
+                    return
                 self._step(opt_g, g_loss)
             metrics["train/g_loss"] = g_loss.detach()
 
@@ -175,5 +208,17 @@ class ConditionalGAN(L.LightningModule):
             sync_dist=True,  # averaged over DDP ranks
         )
 
+    def on_train_epoch_end(self) -> None:
+        if self.hparams.on_nan == "skip_batch":
+            self.log("train/skipped_batches", float(self.skipped_batches))
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # A step with finite loss can still leave NaN weights (an Inf gradient): never let such
+        # weights overwrite a good checkpoint.
+        if self.hparams.on_nan != "ignore" and not all(torch.isfinite(p).all() for p in self.parameters()):
+            raise TrainingDiverged(
+                f"training diverged at global step {self.global_step}: the weights hold NaN/Inf values, so no "
+                "checkpoint was written and the earlier ones are untouched. Lower model.optimizer.lr or set "
+                "model.gradient_clip_val"
+            )
         checkpoint["cgan_format"] = CHECKPOINT_FORMAT

@@ -18,7 +18,8 @@ from torchvision.utils import save_image
 
 from cgan.callbacks import class_grid
 from cgan.errors import UserError
-from cgan.gan import CHECKPOINT_FORMAT, build_generator
+from cgan.checkpoints import read_checkpoint
+from cgan.gan import build_generator
 
 log = logging.getLogger(__name__)
 
@@ -35,28 +36,6 @@ class TrainedGenerator:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
-
-
-def read_checkpoint(ckpt_path: str | Path) -> dict:
-    """Load a checkpoint file, turning every way it can be wrong into one UserError."""
-    path = Path(ckpt_path)
-    if not path.is_file():
-        hint = " (it is a folder: point at a .ckpt file inside, e.g. checkpoints/last.ckpt)" if path.is_dir() else ""
-        raise UserError(f"checkpoint not found: {path}{hint}; pass ckpt_path=<run dir>/checkpoints/last.ckpt")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # unpickling garbage fails in many ways (KeyError, EOFError, ...)
-        raise UserError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}); "
-                        "pass a .ckpt written by train.py") from err
-    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
-    if not isinstance(hparams, dict) or "generator" not in hparams or "state_dict" not in ckpt:
-        raise UserError(f"{path} is not a checkpoint written by this framework's train.py "
-                        "(it has no generator config); pass a .ckpt from <run dir>/checkpoints/")
-    fmt = ckpt.get("cgan_format")
-    if fmt != CHECKPOINT_FORMAT:
-        raise UserError(f"{path} has checkpoint format {fmt!r}, this version reads format {CHECKPOINT_FORMAT}; "
-                        "sample it with the version that trained it, or retrain")
-    return ckpt
 
 
 def load_generator(ckpt_path: str | Path, device: str | torch.device = "cpu") -> TrainedGenerator:

@@ -16,10 +16,12 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from cgan.callbacks import FlushLogsAfterCheckpoint
+from cgan.checkpoints import AtomicCheckpointIO, check_resumable, logged_batches, read_checkpoint, resolve_resume_path
 from cgan.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 # Lightning warns that under manual optimization a step checkpoint holds the weights after that
 # step's update: exactly what resuming needs, so the warning is noise here.
 warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+# Our in-memory batches resume mid-epoch through the DataModule's state_dict, which Lightning's
+# "dataloader is not resumable" check does not know about.
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+# Lightning's own deprecation noise, printed on every run (lightning 2.6 with torch 2.14).
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 
 
 def _instantiate(cfg: DictConfig, what: str, **kwargs) -> Any:
@@ -36,26 +43,10 @@ def _instantiate(cfg: DictConfig, what: str, **kwargs) -> Any:
     except InstantiationException as err:
         cause = err.__cause__
         if isinstance(cause, UserError):
-            raise cause
+            raise cause from None
         if isinstance(cause, (ValueError, TypeError)):
             raise UserError(f"bad {what} config: {cause}") from err
         raise
-
-
-def _instantiate_all(group: DictConfig | None, what: str) -> list[Any]:
-    """Every entry of a dict-of-configs group (callbacks, loggers) that has a _target_; null entries are off."""
-    if not group:
-        return []
-    return [_instantiate(entry, what) for entry in group.values() if entry and "_target_" in entry]
-
-
-def _check_ckpt_path(ckpt_path: str | None) -> str | None:
-    if ckpt_path is None or ckpt_path == "last":
-        return ckpt_path
-    if not Path(ckpt_path).is_file():
-        raise UserError(f"ckpt_path={ckpt_path} does not exist; pass an existing .ckpt file "
-                        "(e.g. outputs/<run>/checkpoints/last.ckpt) or leave ckpt_path unset to start fresh")
-    return ckpt_path
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -106,15 +97,30 @@ def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.Lightni
                         _recursive_=False)
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
+def build_loggers(cfg: DictConfig, purge_step: int | None = None) -> list:
+    """The configured loggers. ``purge_step``: TensorBoard drops what an interrupted run logged
+    after its last checkpoint, so a resumed run draws one continuous curve."""
+    loggers = []
+    for entry in (cfg.get("logger") or {}).values():
+        if not entry or "_target_" not in entry:
+            continue
+        extra = {}
+        if purge_step is not None and issubclass(get_class(entry._target_), TensorBoardLogger):
+            extra["purge_step"] = purge_step
+        loggers.append(_instantiate(entry, "logger", **extra))
+    return loggers
+
+
+def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
     trainer_cfg = cfg.trainer
     if trainer_cfg.get("sync_batchnorm") and trainer_cfg.get("accelerator") == "cpu":
         log.info("trainer.sync_batchnorm is off on CPU (torch's SyncBatchNorm needs GPUs); each rank "
                  "normalises with its own batch statistics")
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"sync_batchnorm": False})
-    callbacks = _instantiate_all(cfg.get("callbacks"), "callbacks") + [HParamsWithResults(sweepable_params(cfg))]
-    loggers = _instantiate_all(cfg.get("logger"), "logger")
-    return _instantiate(trainer_cfg, "trainer", callbacks=callbacks, logger=loggers or False)
+    callbacks = [_instantiate(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
+    callbacks += [HParamsWithResults(sweepable_params(cfg)), FlushLogsAfterCheckpoint()]
+    return _instantiate(trainer_cfg, "trainer", callbacks=callbacks, logger=loggers or False,
+                        plugins=[AtomicCheckpointIO()])
 
 
 @dataclass
@@ -126,10 +132,10 @@ class TrainedRun:
 
 
 def train(cfg: DictConfig) -> TrainedRun:
-    """Train one run as the config says."""
+    """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
     if cfg.get("print_config", True):
         log.info("Composed config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
-    ckpt_path = _check_ckpt_path(cfg.get("ckpt_path"))
+    resume_from = resolve_resume_path(cfg.get("ckpt_path"), cfg.paths.output_dir)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     if cfg.get("float32_matmul_precision"):
@@ -137,9 +143,15 @@ def train(cfg: DictConfig) -> TrainedRun:
 
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
-    trainer = build_trainer(cfg)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    purge_step = None
+    if resume_from is not None:
+        ckpt = read_checkpoint(resume_from)
+        check_resumable(ckpt, resume_from, dict(model.hparams))
+        purge_step = logged_batches(ckpt) + 1
+        log.info("Resuming from %s (global step %d)", resume_from, ckpt["global_step"])
+    trainer = build_trainer(cfg, build_loggers(cfg, purge_step))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     if trainer.is_global_zero:
         log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
-                 trainer.fit_loop.epoch_loop._batches_that_stepped, cfg.paths.output_dir)
+                 trainer.fit_loop.epoch_loop._batches_that_stepped, Path(cfg.paths.output_dir))
     return TrainedRun(trainer, model, datamodule, final_metrics(trainer))

@@ -4,15 +4,17 @@ A DataModule here exposes ``num_classes``, ``image_shape`` (C, H, W) and
 ``class_names`` after ``setup()``; train.py hands these to the model once, so no
 model config keeps its own copy of them.
 
-Images that fit in memory are kept as one uint8 tensor and served a whole batch
-at a time (one gather per batch, no per-image PIL work); the batch is turned
-into float in [-1, 1] only after it reached the training device.
+Images that fit in memory are kept as one uint8 tensor (on the training device
+when ``device_resident``) and served by :class:`InMemoryBatches`: one index per
+batch, no DataLoader, no per-image Python or PIL work. Batches become float in
+[-1, 1] only on the training device (``on_after_batch_transfer``). Data that
+does not fit goes through a regular DataLoader with workers.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator
 
 import lightning as L
 import torch
@@ -22,13 +24,7 @@ log = logging.getLogger(__name__)
 
 
 class InMemoryImages(Dataset):
-    """uint8 images (N, C, H, W) and int64 labels (N,), indexed a batch at a time.
-
-    ``__getitems__`` lets the DataLoader fetch a whole batch with one tensor
-    index instead of N ``__getitem__`` calls plus a collate; samplers (shuffle,
-    Lightning's DistributedSampler) work as usual because they still yield
-    indices.
-    """
+    """uint8 images (N, C, H, W) and int64 labels (N,)."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor):
         if images.dtype != torch.uint8 or images.ndim != 4:
@@ -44,14 +40,65 @@ class InMemoryImages(Dataset):
     def __getitem__(self, index: int):
         return self.images[index], self.labels[index]
 
-    def __getitems__(self, indices: Sequence[int]):
-        index = torch.as_tensor(indices, dtype=torch.long)
-        return self.images[index], self.labels[index]
+    def to(self, device: torch.device) -> InMemoryImages:
+        if self.images.device == torch.device(device):
+            return self
+        return InMemoryImages(self.images.to(device), self.labels.to(device))
 
 
-def keep_batch(batch):
-    """collate_fn for InMemoryImages: ``__getitems__`` already returned a batch."""
-    return batch
+class InMemoryBatches:
+    """Batches of an :class:`InMemoryImages`, gathered with one tensor index each.
+
+    Shuffling is a seeded permutation per epoch (``seed``, epoch): the same on
+    every rank and after a resume, different each epoch. Under DDP each rank
+    takes every ``world_size``-th index of it (the tail that does not divide
+    evenly is dropped, so all ranks run the same number of batches). ``resume``
+    = (epoch, batches already trained) makes that epoch's first pass start where
+    the checkpoint left off.
+    """
+
+    def __init__(self, dataset: InMemoryImages, batch_size: int, shuffle: bool, drop_last: bool, seed: int = 0,
+                 rank: int = 0, world_size: int = 1, epoch_source=None, resume: tuple[int, int] | None = None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self.rank = rank
+        self.world_size = world_size
+        self._epoch_source = epoch_source  # e.g. the trainer's current epoch
+        self._own_epoch = 0
+        self._resume = resume
+
+    def _per_rank(self) -> int:
+        return len(self.dataset) // self.world_size
+
+    def __len__(self) -> int:
+        n = self._per_rank()
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def indices(self, epoch: int) -> torch.Tensor:
+        """This rank's sample order for ``epoch``."""
+        n = len(self.dataset)
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            order = torch.randperm(n, generator=gen)
+        else:
+            order = torch.arange(n)
+        return order[: self._per_rank() * self.world_size][self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        epoch = self._epoch_source() if self._epoch_source is not None else self._own_epoch
+        skip = 0
+        if self._resume is not None:
+            resume_epoch, done = self._resume
+            self._resume = None
+            skip = done if resume_epoch == epoch else 0
+        order = self.indices(epoch).to(self.dataset.images.device)
+        for b in range(skip, len(self)):
+            index = order[b * self.batch_size : (b + 1) * self.batch_size]
+            yield self.dataset.images[index], self.dataset.labels[index]
+        self._own_epoch = epoch + 1
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -72,53 +119,71 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor,
 
 
 class ConditionalImageDataModule(L.LightningDataModule):
-    """Shared plumbing: loaders over (image, label) datasets and on-device normalisation.
+    """Shared plumbing: batches over (uint8 image, label) datasets and on-device normalisation.
 
     Subclasses fill ``self.train_set`` / ``self.val_set`` / ``self.test_set`` and
-    the three descriptive attributes in ``setup``.
+    the descriptive attributes in ``setup``.
     """
 
-    def __init__(self, batch_size: int = 64, num_workers: int = 0, pin_memory: bool = False):
+    def __init__(self, batch_size: int = 64, num_workers: int = 0, pin_memory: bool = False,
+                 device_resident: bool = True, shuffle_seed: int | None = 0):
         super().__init__()
-        if batch_size <= 0:
+        if not isinstance(batch_size, int) or batch_size <= 0:
             raise ValueError(f"data.batch_size must be a positive integer, got {batch_size}")
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.device_resident = device_resident
+        # None (an unseeded run): a fresh order every run, still reproducible within it.
+        self.shuffle_seed = shuffle_seed if shuffle_seed is not None else int(torch.seed() % 2**31)
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
         self.class_names: list[str] = []
         self.image_shape: tuple[int, int, int] = (0, 0, 0)
+        self._resume: tuple[int, int] | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
 
-    def _loader(self, dataset: Dataset | None, shuffle: bool, drop_last: bool) -> DataLoader:
+    # -- where we are in the data, saved in checkpoints so a resumed run continues the order ----------
+    def state_dict(self) -> dict:
+        if self.trainer is None:
+            return {}
+        # Saves happen at the end of a batch: `ready` counts the batches of this epoch trained so far.
+        done = self.trainer.fit_loop.epoch_loop.batch_progress.current.ready
+        return {"epoch": self.trainer.current_epoch, "batches_done": done}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        if "epoch" in state_dict:
+            self._resume = (state_dict["epoch"], state_dict["batches_done"])
+
+    def _batches(self, dataset: Dataset | None, shuffle: bool, drop_last: bool):
         if dataset is None:
             raise RuntimeError("call setup() before asking for a dataloader")
-        batched = isinstance(dataset, InMemoryImages)
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=drop_last,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            collate_fn=keep_batch if batched else None,
-        )
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        if isinstance(dataset, InMemoryImages):
+            if self.device_resident and trainer is not None:
+                dataset = dataset.to(trainer.strategy.root_device)  # once: batches are then views on device
+            resume, self._resume = (self._resume, None) if shuffle else (None, self._resume)
+            return InMemoryBatches(dataset, self.batch_size, shuffle, drop_last, seed=self.shuffle_seed,
+                                   rank=rank, world_size=world, resume=resume,
+                                   epoch_source=(lambda: trainer.current_epoch) if trainer is not None else None)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
+                          num_workers=self.num_workers, pin_memory=self.pin_memory,
+                          persistent_workers=self.num_workers > 0)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self):
         # drop_last: a 1-image last batch would break BatchNorm in the nets.
-        return self._loader(self.train_set, shuffle=True, drop_last=True)
+        return self._batches(self.train_set, shuffle=True, drop_last=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False, drop_last=False)
+    def val_dataloader(self):
+        return self._batches(self.val_set, shuffle=False, drop_last=False)
 
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, shuffle=False, drop_last=False)
+    def test_dataloader(self):
+        return self._batches(self.test_set, shuffle=False, drop_last=False)
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         # Normalise on the training device: uint8 crosses the bus, 4x less than float.

@@ -1,10 +1,11 @@
-"""Any folder of class sub-folders (torchvision ImageFolder conventions), and the rock-paper-scissors set.
+"""Any folder of class sub-folders (torchvision ImageFolder conventions).
 
-Images are decoded once, converted to RGB, resized (shorter side) and
-centre-cropped to ``image_size``, and kept in memory as one uint8 tensor; the
-decoded tensor is cached on disk (``cache_dir``) and rebuilt whenever the
-folder's files or ``image_size`` change. Class names are the sub-folder names
-in sorted order.
+Images are converted to RGB, resized (shorter side) and centre-cropped to
+``image_size``. With ``in_memory`` (default) they are decoded once and kept as
+one uint8 tensor, cached on disk (``cache_dir``) and rebuilt whenever the
+folder's files or ``image_size`` change; otherwise they are decoded per batch
+by DataLoader workers (for folders too large for memory). Class names are the
+sub-folder names in sorted order.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import functional as TF
+
+from torch.utils.data import Dataset, Subset
 
 from cgan.data.base import ConditionalImageDataModule, InMemoryImages, split_indices
 from cgan.errors import UserError
@@ -56,6 +59,38 @@ def load_image(path: Path, image_size: int) -> torch.Tensor:
         tensor = TF.pil_to_tensor(img)
     tensor = TF.resize(tensor, image_size, antialias=True)
     return TF.center_crop(tensor, [image_size, image_size])
+
+
+def check_readable(samples: list[tuple[Path, int]], skip_bad_images: bool) -> list[tuple[Path, int]]:
+    """The samples whose files PIL can read; an unreadable one stops with its name, or is skipped and named."""
+    good = []
+    for path, label in samples:
+        try:
+            with Image.open(path) as img:
+                img.verify()
+            good.append((path, label))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+            if not skip_bad_images:
+                raise UserError(f"cannot read image {path} ({type(err).__name__}: {err}); remove or replace it, "
+                                "or set data.skip_bad_images=true to skip unreadable files") from err
+            log.warning("Skipping unreadable image %s (%s)", path, err)
+    return good
+
+
+class FolderImages(Dataset):
+    """Decodes one image per item (for DataLoader workers): (uint8 (3, S, S), label)."""
+
+    def __init__(self, samples: list[tuple[Path, int]], image_size: int):
+        self.samples = samples
+        self.image_size = image_size
+        self.labels = torch.tensor([label for _, label in samples], dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        path, label = self.samples[index]
+        return load_image(path, self.image_size), label
 
 
 def folder_fingerprint(samples: list[tuple[Path, int]], image_size: int) -> str:
@@ -117,16 +152,21 @@ class ImageFolderDataModule(ConditionalImageDataModule):
         root: str,
         image_size: int = 64,
         batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
         val_fraction: float = 0.1,
         split_seed: int = 0,
+        shuffle_seed: int | None = 0,
         hflip: bool = True,
         skip_bad_images: bool = False,
+        in_memory: bool = True,
         cache_dir: str | None = None,
+        device_resident: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
         test_root: str | None = None,
     ):
-        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
+        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
+                         device_resident=device_resident, shuffle_seed=shuffle_seed)
+        self.in_memory = in_memory
         if image_size <= 0:
             raise UserError(f"data.image_size must be a positive integer, got {image_size}")
         self.root = Path(root)
@@ -139,23 +179,34 @@ class ImageFolderDataModule(ConditionalImageDataModule):
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.image_shape = (3, image_size, image_size)
 
-    def _decode(self, root: Path):
-        return decode_folder(root, self.image_size, self.skip_bad_images, self.cache_dir)
+    def _load(self, root: Path) -> tuple[list[str], Dataset]:
+        if self.in_memory:
+            classes, images, labels = decode_folder(root, self.image_size, self.skip_bad_images, self.cache_dir)
+            return classes, InMemoryImages(images, labels)
+        classes, samples = scan_class_folders(root)
+        return classes, FolderImages(check_readable(samples, self.skip_bad_images), self.image_size)
+
+    @staticmethod
+    def _subset(dataset: Dataset, index: torch.Tensor) -> Dataset:
+        if isinstance(dataset, InMemoryImages):
+            return InMemoryImages(dataset.images[index], dataset.labels[index])
+        subset = Subset(dataset, index.tolist())
+        subset.labels = dataset.labels[index]
+        return subset
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:  # setup() runs once in train.py and again inside fit
             return
-        self.class_names, images, labels = self._decode(self.root)
-        train_idx, val_idx = split_indices(len(labels), self.val_fraction, self.split_seed)
-        self.train_set = InMemoryImages(images[train_idx], labels[train_idx])
-        self.val_set = InMemoryImages(images[val_idx], labels[val_idx])
+        self.class_names, dataset = self._load(self.root)
+        train_idx, val_idx = split_indices(len(dataset), self.val_fraction, self.split_seed)
+        self.train_set = self._subset(dataset, train_idx)
+        self.val_set = self._subset(dataset, val_idx)
         self.test_set = self.val_set
         if self.test_root is not None and self.test_root.is_dir():
-            test_classes, test_images, test_labels = self._decode(self.test_root)
+            test_classes, self.test_set = self._load(self.test_root)
             if test_classes != self.class_names:
                 raise UserError(f"test folder {self.test_root} has classes {test_classes}, "
                                 f"training folder {self.root} has {self.class_names}; they must match")
-            self.test_set = InMemoryImages(test_images, test_labels)
         log.info("%s: %d classes (%s), %d train / %d val / %d test images at %dx%d", self.root,
                  self.num_classes, ", ".join(self.class_names), len(self.train_set), len(self.val_set),
                  len(self.test_set), self.image_size, self.image_size)

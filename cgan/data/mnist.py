@@ -60,7 +60,7 @@ def load_sample_mnist():
 
 
 class MNISTDataModule(ConditionalImageDataModule):
-    """MNIST as in-memory uint8 tensors; batches are normalised to [-1, 1] on device.
+    """MNIST as in-memory uint8 tensors (47 MB), on the training device; batches normalised there to [-1, 1].
 
     The train split is the official training set minus a seeded ``val_fraction``
     held out for validation; test is the official 10k test set (with the offline
@@ -72,12 +72,12 @@ class MNISTDataModule(ConditionalImageDataModule):
         data_dir: str = "data",
         source: str = "auto",
         batch_size: int = 64,
-        num_workers: int = 0,
-        pin_memory: bool = False,
         val_fraction: float = 0.1,
         split_seed: int = 0,
+        shuffle_seed: int | None = 0,
+        device_resident: bool = True,
     ):
-        super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory)
+        super().__init__(batch_size=batch_size, device_resident=device_resident, shuffle_seed=shuffle_seed)
         if source not in SOURCES:
             raise UserError(f"unknown data.source={source!r}: use one of {', '.join(SOURCES)}")
         self.data_dir = Path(data_dir)

@@ -1,0 +1,103 @@
+"""Checkpoints: written atomically, found for resuming, and read back with clear errors.
+
+A checkpoint of this framework is a Lightning checkpoint plus ``cgan_format``;
+its ``hyper_parameters`` carry everything needed to rebuild the generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from cgan.errors import UserError
+
+log = logging.getLogger(__name__)
+
+# Bumped when a checkpoint written by an older version can no longer be read.
+CHECKPOINT_FORMAT = 1
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes ``<file>.tmp`` then renames it over ``<file>``: a kill during a save leaves the
+    previous checkpoint whole (a rename within one folder is atomic on POSIX and Windows)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        path = Path(path)
+        if "://" in str(path):  # remote storage: fsspec does its own thing
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        tmp = path.with_name(path.name + ".tmp")
+        super().save_checkpoint(checkpoint, tmp, storage_options)
+        os.replace(tmp, path)
+
+
+def newest_checkpoint(folder: Path) -> Path | None:
+    """``last.ckpt`` if there, else the most recently written ``*.ckpt`` of the folder."""
+    if (folder / "last.ckpt").is_file():
+        return folder / "last.ckpt"
+    candidates = sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime)
+    return candidates[-1] if candidates else None
+
+
+def resolve_resume_path(ckpt_path: str | None, run_dir: str | Path) -> Path | None:
+    """What ``ckpt_path=`` names: nothing, ``last`` (this run dir's newest), a run dir, or a file."""
+    if ckpt_path is None:
+        return None
+    if ckpt_path == "last":
+        folder = Path(run_dir) / "checkpoints"
+        found = newest_checkpoint(folder) if folder.is_dir() else None
+        if found is None:
+            raise UserError(f"ckpt_path=last found no checkpoint in {folder}; to resume a run, pass its folder: "
+                            "ckpt_path=last hydra.run.dir=outputs/<date>/<time> (or ckpt_path=<file>.ckpt)")
+        return found
+    path = Path(ckpt_path)
+    if path.is_dir():
+        found = newest_checkpoint(path / "checkpoints") or newest_checkpoint(path)
+        if found is None:
+            raise UserError(f"ckpt_path={path} is a folder without checkpoints; pass a .ckpt file or a run dir "
+                            "holding checkpoints/last.ckpt")
+        return found
+    if not path.is_file():
+        raise UserError(f"ckpt_path={path} does not exist; pass an existing .ckpt file (e.g. "
+                        "outputs/<run>/checkpoints/last.ckpt), ckpt_path=last, or leave it unset to start fresh")
+    return path
+
+
+def read_checkpoint(ckpt_path: str | Path) -> dict:
+    """Load a checkpoint of ours on the CPU, turning every way it can be wrong into one UserError."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        hint = " (it is a folder: point at a .ckpt file inside, e.g. checkpoints/last.ckpt)" if path.is_dir() else ""
+        raise UserError(f"checkpoint not found: {path}{hint}; pass ckpt_path=<run dir>/checkpoints/last.ckpt")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unpickling garbage fails in many ways (KeyError, EOFError, ...)
+        raise UserError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}); "
+                        "pass a .ckpt written by train.py") from err
+    hparams = ckpt.get("hyper_parameters") if isinstance(ckpt, dict) else None
+    if not isinstance(hparams, dict) or "generator" not in hparams or "state_dict" not in ckpt:
+        raise UserError(f"{path} is not a checkpoint written by this framework's train.py "
+                        "(it has no generator config); pass a .ckpt from <run dir>/checkpoints/")
+    fmt = ckpt.get("cgan_format")
+    if fmt != CHECKPOINT_FORMAT:
+        raise UserError(f"{path} has checkpoint format {fmt!r}, this version reads format {CHECKPOINT_FORMAT}; "
+                        "use the version that wrote it, or retrain")
+    return ckpt
+
+
+def check_resumable(ckpt: dict, path: Path, model_hparams: dict) -> None:
+    """A resumed run must build the same nets as the checkpoint's, or its weights cannot load."""
+    saved = ckpt["hyper_parameters"]
+    for key in ("generator", "discriminator", "latent_dim", "num_classes", "image_shape", "conditional"):
+        if saved.get(key) != model_hparams.get(key):
+            raise UserError(f"cannot resume from {path}: it was trained with model {key}={saved.get(key)!r}, "
+                            f"this run has {model_hparams.get(key)!r}; resume with the same model and data config")
+
+
+def logged_batches(ckpt: dict) -> int:
+    """The TensorBoard step (batches) of the batch the checkpoint was saved after."""
+    return ckpt["loops"]["fit_loop"]["epoch_loop.state_dict"]["_batches_that_stepped"]
