@@ -82,3 +82,25 @@ def trained_run(tmp_path_factory):
     cfg = compose_train(run_dir, TINY)
     run = train(cfg)
     return run_dir, cfg, run
+
+
+def run_cli(main, *args: str) -> tuple[int, str]:
+    """Run a Hydra entry point (cgan.cli.train_main / sample_main) in this process, as the command line
+    would; returns (exit code, stderr). Saves the interpreter start-up of a subprocess per case."""
+    import contextlib
+    import io
+
+    GlobalHydra.instance().clear()
+    stderr = io.StringIO()
+    argv = sys.argv
+    sys.argv = ["cli", *args]
+    code = 0
+    try:
+        with contextlib.redirect_stderr(stderr):
+            main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.argv = argv
+        GlobalHydra.instance().clear()
+    return code, stderr.getvalue()

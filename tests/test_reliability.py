@@ -14,7 +14,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from cgan import gan, losses
 from cgan.errors import TrainingDiverged, UserError
 from cgan.training import train
-from conftest import ROOT, TINY, compose_train, run_script
+from cgan.cli import sample_main, train_main
+from conftest import ROOT, TINY, compose_train, run_cli, run_script
 
 QUICK = [o for o in TINY if not o.startswith("callbacks.")]
 KILLABLE = ["train.py", "data.source=sample", "data.batch_size=16", "trainer.max_steps=400",
@@ -155,10 +156,10 @@ def test_bad_train_input_gets_one_clear_message(tmp_path, overrides, message):
         args.append(f"hydra.run.dir={tmp_path}/run")
     if not any(a.startswith("data=") for a in args):
         args.append("data.source=sample")
-    result = run_script("train.py", "print_config=false", *args)
-    assert result.returncode != 0
-    assert message in result.stderr, result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
+    code, stderr = run_cli(train_main, "print_config=false", *args)
+    assert code != 0
+    assert message in stderr, stderr[-2000:]
+    assert "Traceback" not in stderr
     assert keep.read_text() == "saved before"
     assert not (tmp_path / "run" / "checkpoints").exists()
 
@@ -179,7 +180,7 @@ def test_bad_sample_inputs(trained_run, tmp_path):
     for args, message in cases:
         if not any(a.startswith("out_dir=") for a in args):
             args = [*args, f"out_dir={tmp_path}/out"]
-        result = run_script("sample.py", *args)
-        assert result.returncode != 0 and message in result.stderr, (args, result.stderr[-1000:])
-        assert "Traceback" not in result.stderr
+        code, stderr = run_cli(sample_main, *args)
+        assert code != 0 and message in stderr, (args, stderr[-1000:])
+        assert "Traceback" not in stderr
     assert a_file.read_text() == "keep"
