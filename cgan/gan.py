@@ -104,6 +104,7 @@ class ConditionalGAN(L.LightningModule):
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
         self.skipped_batches = 0  # batches dropped by on_nan=skip_batch
+        self._reset_epoch_sums()  # a run resumed mid-epoch starts without on_train_epoch_start
         self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
         self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
 
@@ -203,8 +204,11 @@ class ConditionalGAN(L.LightningModule):
     # -- logging: cheap every batch, Lightning's self.log only when the values are written ------------
     D_METRICS = ("train/d_loss", "train/d_real_prob", "train/d_fake_prob")
 
-    def on_train_epoch_start(self) -> None:
+    def _reset_epoch_sums(self) -> None:
         self._d_sum, self._g_sum, self._d_count, self._g_count = 0, 0, 0, 0
+
+    def on_train_epoch_start(self) -> None:
+        self._reset_epoch_sums()
 
     def _record(self, d_metrics: torch.Tensor, g_loss: torch.Tensor | None) -> None:
         """Add this batch to the epoch means (on device, no host sync) and log the step values on the
