@@ -42,17 +42,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
-    """Measured float32 matmul FLOP/s on this device (the ceiling the training step is compared with)."""
+def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10, trials: int = 5) -> float:
+    """Measured float32 matmul FLOP/s on this device, best of ``trials`` (the ceiling the training
+    step is compared with; conv kernels can beat it, so a conv net may show more than 100%)."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     for _ in range(3):
         a @ b
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    sync(device)
-    return 2 * n**3 * reps / (time.perf_counter() - start)
+    best = 0.0
+    for _ in range(trials):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        sync(device)
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - start))
+    return best
 
 
 class PlainLoop:
@@ -259,6 +263,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml, as for train.py")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):  # keep the report readable
+        logging.getLogger(name).setLevel(logging.WARNING)
     print(report(run(args)))
 
 

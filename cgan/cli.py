@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from cgan.errors import UserError
@@ -29,10 +31,17 @@ def quiet_lightning_console() -> None:
 
 
 def report_user_errors(fn, cfg: DictConfig):
-    """Run fn(cfg); a UserError becomes one line on stderr and exit code 2, not a traceback."""
+    """Run fn(cfg); a UserError becomes one line on stderr and exit code 2, not a traceback.
+
+    In a multirun the error is logged and re-raised instead: Hydra records the job as failed, runs
+    the remaining jobs, and reports the failure (exit code 1) when the sweep ends.
+    """
     try:
         return fn(cfg)
     except UserError as err:
+        if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+            logging.getLogger(__name__).error("job %s failed: %s", HydraConfig.get().job.num, err)
+            raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
 

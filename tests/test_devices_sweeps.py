@@ -89,3 +89,12 @@ def test_article_presets_train(tmp_path, experiment):
         assert run.model.hparams.num_classes == 1 and run.model.hparams.class_names == ["any"]
     else:
         assert run.model.generator.conditioning == "multiply"
+
+
+def test_a_failing_sweep_job_does_not_stop_the_others(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    result = run_script("train.py", "-m", "model.optimizer.lr=-1,2e-4", *QUICK, "trainer.max_steps=4",
+                        f"hydra.sweep.dir={sweep_dir}", timeout=240)
+    assert result.returncode != 0
+    assert "learning rates must be positive" in result.stderr + result.stdout
+    assert list((sweep_dir / "1").glob("events.out.tfevents.*")), "the second job did not run"
