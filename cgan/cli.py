@@ -66,3 +66,19 @@ def sample_main(cfg: DictConfig) -> None:
                          seed=c.seed, truncation=c.truncation, device=c.device, mode=c.mode, steps=c.steps),
         cfg,
     )
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="judge")
+def judge_main(cfg: DictConfig) -> None:
+    from cgan.judge import main_judge
+
+    quiet_lightning_console()
+    report_user_errors(main_judge, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="evaluate")
+def evaluate_main(cfg: DictConfig) -> None:
+    from cgan.metrics import main_evaluate
+
+    quiet_lightning_console()
+    report_user_errors(main_evaluate, cfg)

@@ -1,0 +1,144 @@
+"""The domain classifier ("judge") that gives a generator numbers.
+
+Standard FID needs Inception weights (a download) and suits 28x28 digits
+poorly, so the framework trains its own classifier on the real training split
+of each dataset. Its predictions give conditional accuracy; its penultimate
+layer (``num_features`` wide) is the feature space for FID and KID.
+
+    python -m cgan.judge                      # MNIST: 99.3% test accuracy, about 2.5 min on 2 CPU cores
+    python -m cgan.judge data=rps data.image_size=64
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cgan.data.base import InMemoryBatches, InMemoryImages, to_unit_range
+from cgan.errors import UserError
+
+log = logging.getLogger(__name__)
+
+JUDGE_FORMAT = 1
+
+
+class DomainClassifier(nn.Module):
+    """A LeNet-style CNN, the kind of digit classifier people check generated digits with: two conv
+    layers with max-pooling, a ``num_features``-wide ReLU layer (the FID/KID feature space), dropout,
+    logits. No BatchNorm: generated images with speckled backgrounds must not shift its statistics.
+    Larger images are average-pooled to 7x7 before the dense layer."""
+
+    def __init__(self, num_classes: int, image_shape: Sequence[int], width: int = 32, num_features: int = 128,
+                 dropout: float = 0.25):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(image_shape[0], width, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(7), nn.Flatten(),
+            nn.Linear(2 * width * 49, num_features), nn.ReLU(inplace=True),
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(num_features, num_classes))
+        self.num_features = num_features
+        self.config = {"num_classes": num_classes, "image_shape": list(image_shape), "width": width,
+                       "num_features": num_features, "dropout": dropout}
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] -> (B, num_features)."""
+        return self.body(images)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(images))
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, data: InMemoryImages, batch_size: int = 500) -> float:
+    model.eval()
+    correct = 0
+    for images, labels in InMemoryBatches(data, batch_size, shuffle=False, drop_last=False):
+        correct += (model(to_unit_range(images)).argmax(1) == labels).sum().item()
+    return correct / max(len(data), 1)
+
+
+def fit_classifier(train: InMemoryImages, num_classes: int, image_shape: Sequence[int], epochs: int = 3,
+                   batch_size: int = 128, lr: float = 1e-3, width: int = 32, num_features: int = 128,
+                   seed: int = 0, device: str = "cpu") -> DomainClassifier:
+    """Train a DomainClassifier on uint8 images (also used for the classification accuracy score)."""
+    torch.manual_seed(seed)
+    model = DomainClassifier(num_classes, image_shape, width, num_features).to(device)
+    train = train.to(device)
+    batches = InMemoryBatches(train, batch_size, shuffle=True, drop_last=True, seed=seed)
+    steps = epochs * len(batches)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 1))
+    model.train()
+    for _ in range(epochs):
+        for images, labels in batches:
+            loss = F.cross_entropy(model(to_unit_range(images)), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return model.eval()
+
+
+def save_judge(model: DomainClassifier, path: Path, class_names: Sequence[str], test_accuracy: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"judge_format": JUDGE_FORMAT, "config": model.config, "class_names": list(class_names),
+                "test_accuracy": test_accuracy, "state_dict": model.state_dict()}, tmp)
+    tmp.replace(path)
+
+
+def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
+               image_shape: Sequence[int] | None = None, device: str | torch.device = "cpu"):
+    """(frozen DomainClassifier in eval mode, its saved test accuracy); checks it fits the data."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no classifier at {path}; make it with python -m cgan.judge data=<your data> "
+                        f"(it saves to that path), or pass metrics.classifier_path=<file>")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("judge_format") != JUDGE_FORMAT:
+        raise UserError(f"{path} is not a classifier written by python -m cgan.judge; make one with it")
+    config = saved["config"]
+    if image_shape is not None and list(image_shape) != config["image_shape"]:
+        raise UserError(f"classifier {path} was trained on {config['image_shape']} images, this data is "
+                        f"{list(image_shape)}; make a matching one with python -m cgan.judge")
+    if class_names is not None and list(class_names) != saved["class_names"]:
+        raise UserError(f"classifier {path} knows classes {saved['class_names']}, the generator "
+                        f"{list(class_names)}; make a matching one with python -m cgan.judge")
+    model = DomainClassifier(**config)
+    model.load_state_dict(saved["state_dict"])
+    model.requires_grad_(False)
+    return model.to(device).eval(), saved["test_accuracy"]
+
+
+def main_judge(cfg) -> Path:
+    """Train the judge of ``cfg.data`` and save it to ``cfg.out_path``; logs its test accuracy."""
+    from cgan.training import build_datamodule
+
+    datamodule = build_datamodule(cfg)
+    if not isinstance(datamodule.train_set, InMemoryImages):
+        raise UserError("the classifier trains on in-memory data: set data.in_memory=true")
+    start = time.perf_counter()
+    model = fit_classifier(datamodule.train_set, datamodule.num_classes, datamodule.image_shape,
+                           epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, width=cfg.width,
+                           num_features=cfg.num_features, seed=cfg.seed, device=cfg.device)
+    test_accuracy = accuracy(model, datamodule.test_set.to(cfg.device))
+    out = Path(cfg.out_path)
+    save_judge(model.cpu(), out, datamodule.class_names, test_accuracy)
+    log.info("Classifier for %s: test accuracy %.4f on %d images (%.0f s); saved to %s",
+             ", ".join(datamodule.class_names), test_accuracy, len(datamodule.test_set),
+             time.perf_counter() - start, out)
+    return out
+
+
+if __name__ == "__main__":
+    from cgan.cli import judge_main
+
+    judge_main()

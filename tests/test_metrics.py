@@ -1,0 +1,119 @@
+"""The domain classifier and the metrics built on it."""
+
+import json
+
+import pytest
+import torch
+
+from cgan.data import InMemoryImages, MNISTDataModule
+from cgan.judge import DomainClassifier, accuracy, fit_classifier, load_judge, save_judge
+from cgan.metrics import frechet_distance, judge_images, score
+from cgan.cli import evaluate_main
+from cgan.training import train
+from conftest import TINY, compose_train, run_cli
+
+
+@pytest.fixture(scope="session")
+def mnist_sample():
+    dm = MNISTDataModule(source="sample", val_fraction=0.2)
+    dm.setup("fit")
+    return dm
+
+
+@pytest.fixture(scope="session")
+def sample_judge(mnist_sample, tmp_path_factory):
+    """A classifier trained briefly on the 4,000 bundled training digits, saved where configs look."""
+    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=2)
+    acc = accuracy(model, mnist_sample.test_set)
+    data_dir = tmp_path_factory.mktemp("data")
+    save_judge(model, data_dir / "judges" / "mnist.pt", mnist_sample.class_names, acc)
+    return model, acc, data_dir
+
+
+def test_classifier_features_have_the_documented_size():
+    model = DomainClassifier(10, (1, 28, 28))
+    assert model.features(torch.zeros(3, 1, 28, 28)).shape == (3, 128) and model.num_features == 128
+    rgb = DomainClassifier(3, (3, 64, 64), num_features=32)
+    assert rgb(torch.zeros(2, 3, 64, 64)).shape == (2, 3) and rgb.features(torch.zeros(2, 3, 64, 64)).shape == (2, 32)
+
+
+def test_classifier_learns_the_bundled_digits(sample_judge):
+    _, acc, _ = sample_judge
+    assert acc > 0.9
+
+
+def test_real_images_score_like_the_classifier_and_shuffled_labels_like_chance(sample_judge, mnist_sample):
+    judge, acc, _ = sample_judge
+    real = mnist_sample.test_set
+    names = mnist_sample.class_names
+    right = score(judge, names, real.images, real.labels, real, n_per_class=50)
+    assert abs(right["conditional_accuracy"] - acc) < 0.02
+    shuffled = real.labels[torch.randperm(len(real.labels), generator=torch.Generator().manual_seed(0))]
+    wrong = score(judge, names, real.images, shuffled, real, n_per_class=50)
+    assert wrong["conditional_accuracy"] < 0.2
+    assert set(right["per_class"]) == set(names) and "fid" in right["per_class"]["3"]
+
+
+def test_fid_real_vs_real_far_below_real_vs_noise(sample_judge, mnist_sample):
+    judge, _, _ = sample_judge
+    train_feats, _ = judge_images(judge, mnist_sample.train_set.images[:500])
+    test_feats, _ = judge_images(judge, mnist_sample.test_set.images[:500])
+    noise = torch.randint(0, 256, (500, 1, 28, 28), dtype=torch.uint8)
+    noise_feats, _ = judge_images(judge, noise)
+    assert frechet_distance(train_feats, test_feats) * 10 < frechet_distance(test_feats, noise_feats)
+
+
+def test_judge_must_fit_the_data(sample_judge, tmp_path):
+    _, _, data_dir = sample_judge
+    with pytest.raises(Exception, match="trained on \\[1, 28, 28\\] images"):
+        load_judge(data_dir / "judges" / "mnist.pt", image_shape=(3, 64, 64))
+    with pytest.raises(Exception, match="python -m cgan.judge"):
+        load_judge(tmp_path / "none.pt")
+
+
+def test_training_logs_metrics_and_keeps_best_checkpoint(sample_judge, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, _, data_dir = sample_judge
+    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.data_dir={data_dir}",
+                                           "callbacks.generation_metrics.n_per_class=20"])
+    train(cfg)
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"metrics/fid", "metrics/conditional_accuracy", "metrics/kid", "metrics/fid_floor"} <= tags
+    assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
+
+
+def test_training_without_classifier_says_so_once_and_runs(tmp_path, caplog):
+    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.data_dir={tmp_path}/nodata"])
+    with caplog.at_level("WARNING"):
+        run = train(cfg)
+    assert run.trainer.global_step == 40
+    said = [r for r in caplog.records if "Generation metrics are off" in r.getMessage()]
+    assert len(said) == 1 and "python -m cgan.judge" in said[0].getMessage()
+
+
+FIELDS = {"conditional_accuracy", "fid", "kid_mean", "kid_std", "fid_floor", "intra_class_fid_mean", "per_class",
+          "classifier_test_accuracy", "n_generated", "source"}
+
+
+def test_evaluate_a_checkpoint_and_a_folder_write_json(sample_judge, trained_run, tmp_path):
+    from cgan.sampling import sample
+
+    _, _, data_dir = sample_judge
+    run_dir, _, _ = trained_run
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    common = ["data.source=sample", f"paths.data_dir={data_dir}", "n_per_class=20"]
+    code, stderr = run_cli(evaluate_main, f"ckpt_path={ckpt}", *common)
+    assert code == 0, stderr
+    result = json.loads((run_dir / "checkpoints" / "last_metrics.json").read_text())
+    assert FIELDS <= set(result) and result["n_generated"] == 200
+
+    folder = tmp_path / "gen"
+    sample(str(ckpt), n_per_label=5, out_dir=str(folder))
+    code, stderr = run_cli(evaluate_main, f"gen_dir={folder}", *common, "cas=true")
+    assert code == 0, stderr
+    result = json.loads((folder / "metrics.json").read_text())
+    assert FIELDS <= set(result) and result["n_generated"] == 50
+    assert 0 <= result["classification_accuracy_score"] <= 1
