@@ -23,16 +23,13 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
 from torch.utils.flop_counter import FlopCounterMode
 
 from cgan import losses
-from cgan.cli import CONF_DIR
 from cgan.data.base import to_unit_range
 from cgan.gan import apply_speed_options
-from cgan.training import build_datamodule, build_model, build_trainer
+from cgan.training import build_datamodule, build_model, build_trainer, compose_train_config
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +140,10 @@ def flops_per_image(model, device: torch.device, batch_size: int) -> float:
 
 
 def compose_config(overrides: list[str], run_dir: Path):
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}", *overrides],
-                      return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)
+    cfg = compose_train_config(overrides, run_dir)
     with open_dict(cfg):
-        del cfg.hydra
         cfg.print_config = False
-        cfg.callbacks = {}  # checkpoints and grids are periodic I/O, not the per-step cost measured here
+        cfg.callbacks = {}  # checkpoints, grids, metrics are periodic work, not the per-step cost measured here
         cfg.trainer.enable_progress_bar = False
         cfg.trainer.enable_model_summary = False
         cfg.trainer.limit_val_batches = 0

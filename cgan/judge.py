@@ -25,7 +25,7 @@ from cgan.errors import UserError
 
 log = logging.getLogger(__name__)
 
-JUDGE_FORMAT = 1
+JUDGE_FORMAT = 2  # bumped when the classifier's architecture changes
 
 
 class DomainClassifier(nn.Module):
@@ -104,7 +104,8 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
                         f"(it saves to that path), or pass metrics.classifier_path=<file>")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(saved, dict) or saved.get("judge_format") != JUDGE_FORMAT:
-        raise UserError(f"{path} is not a classifier written by python -m cgan.judge; make one with it")
+        raise UserError(f"{path} is not a classifier written by this version of python -m cgan.judge; "
+                        "make it again with that command")
     config = saved["config"]
     if image_shape is not None and list(image_shape) != config["image_shape"]:
         raise UserError(f"classifier {path} was trained on {config['image_shape']} images, this data is "
@@ -113,7 +114,11 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
         raise UserError(f"classifier {path} knows classes {saved['class_names']}, the generator "
                         f"{list(class_names)}; make a matching one with python -m cgan.judge")
     model = DomainClassifier(**config)
-    model.load_state_dict(saved["state_dict"])
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as err:
+        raise UserError(f"{path} does not fit this version's classifier; make it again with "
+                        "python -m cgan.judge") from err
     model.requires_grad_(False)
     return model.to(device).eval(), saved["test_accuracy"]
 

@@ -211,6 +211,8 @@ class GenerationMetrics(L.Callback):
                 self._floor_logged = True
             for logger in trainer.loggers:
                 logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+            # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
+            trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
             images_seen = trainer.fit_loop.epoch_loop._batches_that_stepped * trainer.datamodule.batch_size
             log.info("After %d images: conditional accuracy %.3f, FID %.2f, KID %.4f", images_seen,
                      result["conditional_accuracy"], result["fid"], result["kid_mean"])

@@ -123,6 +123,23 @@ def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
                         plugins=[AtomicCheckpointIO()])
 
 
+def compose_train_config(overrides: list[str], run_dir: str | Path) -> DictConfig:
+    """conf/train.yaml composed with ``overrides`` outside of train.py (benchmarks), run dir ``run_dir``."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import open_dict
+
+    from cgan.cli import CONF_DIR
+
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}", *overrides],
+                      return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # for ${hydra:...} interpolations
+    with open_dict(cfg):
+        del cfg.hydra
+    return cfg
+
+
 @dataclass
 class TrainedRun:
     trainer: L.Trainer
