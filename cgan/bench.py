@@ -231,9 +231,10 @@ def run(args) -> dict:
 
 def report(results: dict) -> str:
     fpi, peak = results["flops_per_image"], results["peak_flops"]
-    lines = [f"device {results['device']}, batch {results['batch_size']}, median of {results['repeats']} runs, "
-             f"{fpi / 1e6:.1f} MFLOP per image per training step (G and D), "
-             f"measured float32 matmul peak {peak / 1e9:.0f} GFLOP/s", "",
+    header = (f"device {results['device']}, batch {results['batch_size']}, median of {results['repeats']} runs, "
+              f"{fpi / 1e6:.1f} MFLOP per image per training step (G and D), "
+              f"measured float32 matmul peak {peak / 1e9:.0f} GFLOP/s")
+    lines = [header, "",
              f"{'pipeline':<12}{'images/s':>10}{'GFLOP/s':>10}{'of peak':>9}"]
     for name in ("framework", "plain", "article"):
         if name in results:

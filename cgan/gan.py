@@ -23,8 +23,9 @@ from cgan.errors import TrainingDiverged
 
 log = logging.getLogger(__name__)
 
-# What to do when a loss is NaN/Inf (G's output going NaN shows in d_loss): stop (clear error, saved checkpoints untouched),
-# skip_batch (no update from that batch, counted in train/skipped_batches), ignore (no check, no sync).
+# What to do when a loss is NaN/Inf (G's output going NaN shows in d_loss): stop (clear error, saved
+# checkpoints untouched), skip_batch (no update from that batch, counted in train/skipped_batches),
+# ignore (no check, no host sync).
 ON_NAN = ("stop", "skip_batch", "ignore")
 
 

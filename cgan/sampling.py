@@ -17,8 +17,8 @@ from torch import nn
 from torchvision.utils import save_image
 
 from cgan.callbacks import class_grid
-from cgan.errors import UserError
 from cgan.checkpoints import read_checkpoint
+from cgan.errors import UserError
 from cgan.gan import build_generator
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,13 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from cgan.callbacks import FlushLogsAfterCheckpoint
-from cgan.checkpoints import AtomicCheckpointIO, check_resumable, logged_batches, read_checkpoint, resolve_resume_path
+from cgan.checkpoints import (
+    AtomicCheckpointIO,
+    check_resumable,
+    logged_batches,
+    read_checkpoint,
+    resolve_resume_path,
+)
 from cgan.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -77,7 +83,7 @@ class HParamsWithResults(L.Callback):
 
 def sweepable_params(cfg: DictConfig) -> dict:
     """The settings worth comparing across runs: model, data, seed and the training budget."""
-    plain = lambda node: OmegaConf.to_container(node, resolve=True)  # noqa: E731
+    plain = lambda node: OmegaConf.to_container(node, resolve=True)
     return {"seed": cfg.get("seed"), "model": plain(cfg.model), "data": plain(cfg.data),
             "trainer": {k: cfg.trainer.get(k) for k in ("max_steps", "max_epochs", "precision")}}
 

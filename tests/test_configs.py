@@ -3,9 +3,8 @@
 from pathlib import Path
 
 import pytest
-from hydra.core.hydra_config import HydraConfig
-
 from conftest import CONF_DIR, compose_train, run_script
+from hydra.core.hydra_config import HydraConfig
 
 GROUPS = ["model", "data", "trainer", "callbacks", "logger", "paths", "hydra", "experiment"]
 

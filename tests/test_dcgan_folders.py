@@ -6,6 +6,7 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 import torch
+from conftest import compose_train
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -15,7 +16,6 @@ from cgan.errors import UserError
 from cgan.nets import DCGANDiscriminator, DCGANGenerator
 from cgan.sampling import load_generator, sample
 from cgan.training import train
-from conftest import compose_train
 
 CLASSES = ["paper", "rock", "scissors"]
 

@@ -4,11 +4,11 @@ import math
 
 import pytest
 import torch
+from conftest import TINY, compose_train, run_script
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from cgan.training import train
-from conftest import TINY, compose_train, run_script
 
 QUICK = [o for o in TINY if not o.startswith("callbacks.")] + ["trainer.max_steps=10", "callbacks=none"]
 

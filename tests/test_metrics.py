@@ -4,13 +4,13 @@ import json
 
 import pytest
 import torch
+from conftest import TINY, compose_train, run_cli
 
-from cgan.data import InMemoryImages, MNISTDataModule
+from cgan.cli import evaluate_main
+from cgan.data import MNISTDataModule
 from cgan.judge import DomainClassifier, accuracy, fit_classifier, load_judge, save_judge
 from cgan.metrics import frechet_distance, judge_images, score
-from cgan.cli import evaluate_main
 from cgan.training import train
-from conftest import TINY, compose_train, run_cli
 
 
 @pytest.fixture(scope="session")

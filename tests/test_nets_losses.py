@@ -33,7 +33,7 @@ def test_article_architecture():
 
 def test_bce_losses_match_hand_computed_values():
     real, fake = torch.tensor([2.0]), torch.tensor([-1.0])
-    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    sig = lambda x: 1 / (1 + math.exp(-x))
     expected_d = -math.log(sig(2.0)) - math.log(1 - sig(-1.0))
     assert losses.discriminator_loss("bce", real, fake).item() == pytest.approx(expected_d, rel=1e-6)
     assert losses.generator_loss("bce", fake).item() == pytest.approx(-math.log(sig(-1.0)), rel=1e-6)

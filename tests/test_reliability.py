@@ -1,6 +1,5 @@
 """Crash and resume, divergence, bad input, reproducibility."""
 
-import math
 import os
 import signal
 import subprocess
@@ -9,13 +8,13 @@ import time
 
 import pytest
 import torch
+from conftest import ROOT, TINY, compose_train, run_cli, run_script
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan import gan, losses
-from cgan.errors import TrainingDiverged, UserError
-from cgan.training import train
 from cgan.cli import sample_main, train_main
-from conftest import ROOT, TINY, compose_train, run_cli, run_script
+from cgan.errors import TrainingDiverged
+from cgan.training import train
 
 QUICK = [o for o in TINY if not o.startswith("callbacks.")]
 KILLABLE = ["train.py", "data.source=sample", "data.batch_size=16", "trainer.max_steps=400",

@@ -2,11 +2,11 @@
 
 import pytest
 import torch
+from conftest import run_script
 from PIL import Image
 
 from cgan.errors import UserError
 from cgan.sampling import draw_noise, generate, load_generator, resolve_labels, sample
-from conftest import run_script
 
 
 def test_sample_writes_exactly_the_requested_files(trained_run, tmp_path):

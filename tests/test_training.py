@@ -4,11 +4,11 @@ import math
 
 import lightning as L
 import torch
+from conftest import TINY, compose_train
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.training import build_datamodule, build_model, train
-from conftest import TINY, compose_train
 
 
 def test_run_writes_events_with_losses_and_grid_images(trained_run):

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import torch
 from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset, Subset
 from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.transforms import functional as TF
-
-from torch.utils.data import Dataset, Subset
 
 from cgan.data.base import ConditionalImageDataModule, InMemoryImages, split_indices
 from cgan.errors import UserError
