@@ -100,8 +100,9 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
     """(frozen DomainClassifier in eval mode, its saved test accuracy); checks it fits the data."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"no classifier at {path}; make it with python -m cgan.judge data=<your data> "
-                        f"(it saves to that path), or pass metrics.classifier_path=<file>")
+        raise UserError(f"no classifier at {path}; make it with python -m cgan.judge data=<your data> (same "
+                        "paths.data_dir; it saves there), or point callbacks.generation_metrics.classifier_path "
+                        "(train.py) / classifier_path (cgan.evaluate) at one")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(saved, dict) or saved.get("judge_format") != JUDGE_FORMAT:
         raise UserError(f"{path} is not a classifier written by this version of python -m cgan.judge; "
