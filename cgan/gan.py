@@ -66,6 +66,7 @@ class ConditionalGAN(L.LightningModule):
         gradient_clip_val: float | None = None,
         conditional: bool = True,
         on_nan: str = "stop",
+        nan_check_interval: int = 1,
         compile: bool = False,
         channels_last: bool = False,
     ):
@@ -99,6 +100,7 @@ class ConditionalGAN(L.LightningModule):
                 "gradient_clip_val": gradient_clip_val,
                 "conditional": conditional,
                 "on_nan": on_nan,
+                "nan_check_interval": nan_check_interval,
                 "compile": compile,
                 "channels_last": channels_last,
             }
@@ -151,7 +153,12 @@ class ConditionalGAN(L.LightningModule):
 
         A NaN/Inf in G's output reaches d_loss through D(fake), so checking the losses covers it.
         """
-        if self.hparams.on_nan == "ignore" or bool(torch.isfinite(loss)):
+        if self.hparams.on_nan == "ignore":
+            return False
+        interval = self.hparams.get("nan_check_interval", 1)
+        if interval > 1 and (self.trainer.fit_loop.epoch_loop._batches_that_stepped + 1) % interval:
+            return False  # checked every `interval` batches; checkpoints are still never written from NaN weights
+        if bool(torch.isfinite(loss)):
             return False
         what = f"{name} is {loss.item()}"
         if self.hparams.on_nan == "skip_batch":

@@ -183,3 +183,24 @@ def test_bad_sample_inputs(trained_run, tmp_path):
         assert code != 0 and message in stderr, (args, stderr[-1000:])
         assert "Traceback" not in stderr
     assert a_file.read_text() == "keep"
+
+
+def test_sparse_nan_checks_still_never_checkpoint_nan_weights(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real_loss = losses.generator_loss
+
+    def poisoned(name, fake_logits):
+        calls["n"] += 1
+        loss = real_loss(name, fake_logits)
+        return loss * float("nan") if calls["n"] > 15 else loss
+
+    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    run_dir = tmp_path / "run"
+    cfg = compose_train(run_dir, [*QUICK, "model.nan_check_interval=3",  # batch 16 (the NaN step) goes unchecked
+                                  "callbacks.model_checkpoint.every_n_train_steps=2",
+                                  "callbacks.class_grid.every_n_batches=0"])
+    with pytest.raises(TrainingDiverged, match="weights hold NaN/Inf"):
+        train(cfg)
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == 30
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
