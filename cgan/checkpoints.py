@@ -92,7 +92,8 @@ def read_checkpoint(ckpt_path: str | Path) -> dict:
 def check_resumable(ckpt: dict, path: Path, model_hparams: dict) -> None:
     """A resumed run must build the same nets as the checkpoint's, or its weights cannot load."""
     saved = ckpt["hyper_parameters"]
-    for key in ("generator", "discriminator", "latent_dim", "num_classes", "image_shape", "conditional"):
+    for key in ("generator", "discriminator", "latent_dim", "num_classes", "image_shape", "conditional",
+                "ema_decay"):
         if saved.get(key) != model_hparams.get(key):
             raise UserError(f"cannot resume from {path}: it was trained with model {key}={saved.get(key)!r}, "
                             f"this run has {model_hparams.get(key)!r}; resume with the same model and data config")

@@ -8,6 +8,7 @@ TensorBoard x-axis counts batches (see README, "Steps").
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -69,6 +70,7 @@ class ConditionalGAN(L.LightningModule):
         nan_check_interval: int = 1,
         compile: bool = False,
         channels_last: bool = False,
+        ema_decay: float | None = None,
     ):
         super().__init__()
         if on_nan not in ON_NAN:
@@ -79,6 +81,8 @@ class ConditionalGAN(L.LightningModule):
         class_names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
         if len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
         if d_steps_per_g_step < 1:
             raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
         optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
@@ -103,6 +107,7 @@ class ConditionalGAN(L.LightningModule):
                 "nan_check_interval": nan_check_interval,
                 "compile": compile,
                 "channels_last": channels_last,
+                "ema_decay": ema_decay,
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
@@ -110,6 +115,11 @@ class ConditionalGAN(L.LightningModule):
         self._reset_epoch_sums()  # a run resumed mid-epoch starts without on_train_epoch_start
         self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
         self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
+        # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
+        # samples than the live G; grids, metrics and sample.py use it when on.
+        self.generator_ema = None
+        if ema_decay is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
     def setup(self, stage: str) -> None:
         apply_speed_options(self.generator, self.discriminator, self.hparams)
@@ -117,8 +127,16 @@ class ConditionalGAN(L.LightningModule):
     # -- what callbacks and sampling use ------------------------------------------------------
     @property
     def sampling_generator(self) -> torch.nn.Module:
-        """The generator that grids, metrics and sample.py draw from."""
-        return self.generator
+        """The generator that grids, metrics and sample.py draw from: the EMA copy when on."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """ema <- decay * ema + (1 - decay) * live, for weights; BatchNorm statistics are copied."""
+        ema_params = list(self.generator_ema.parameters())
+        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - self.hparams.ema_decay)
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
@@ -206,6 +224,8 @@ class ConditionalGAN(L.LightningModule):
                 if self._diverged("g_loss", g_loss):
                     return
                 self._step(opt_g, g_loss)
+            if self.generator_ema is not None:
+                self.update_ema()
             g_loss = g_loss.detach()
         self._record(d_metrics, g_loss)
 

@@ -42,7 +42,8 @@ def load_generator(ckpt_path: str | Path, device: str | torch.device = "cpu") ->
     ckpt = read_checkpoint(ckpt_path)
     hp = ckpt["hyper_parameters"]
     net = build_generator(hp["generator"], hp["latent_dim"], hp["num_classes"], hp["image_shape"])
-    prefix = "generator."
+    # The EMA generator when training kept one (model.ema_decay), else the live one.
+    prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in ckpt["state_dict"]) else "generator."
     state = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     net.load_state_dict(state)
     net.to(device).eval()

@@ -55,3 +55,23 @@ def test_hinge_and_lsgan_values():
 def test_unknown_loss_is_refused():
     with pytest.raises(ValueError, match="unknown loss='wasserstein'"):
         losses.check_loss("wasserstein")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLPDiscriminator(num_classes=10, image_shape=(1, 28, 28), spectral_norm=True),
+    lambda: __import__("cgan.nets", fromlist=["DCGANDiscriminator"]).DCGANDiscriminator(
+        num_classes=3, image_shape=(3, 32, 32), base_width=8, spectral_norm=True),
+])
+def test_spectral_norm_holds_each_layer_near_unit_norm(make):
+    d = make()
+    layers = [m for m in d.net.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
+    images = torch.randn(8, *((1, 28, 28) if isinstance(d, MLPDiscriminator) else (3, 32, 32)))
+    labels = torch.zeros(8, dtype=torch.long)
+    d.train()
+    for _ in range(30):  # power iterations run in training-mode forwards
+        d(images, labels)
+    d.eval()
+    for m in layers:
+        w = m.weight.flatten(1)
+        assert float(torch.linalg.matrix_norm(w.detach(), ord=2)) == pytest.approx(1.0, abs=0.1)

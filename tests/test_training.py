@@ -79,3 +79,31 @@ def test_d_steps_per_g_step_skips_generator_steps(tmp_path):
     g_steps = opt_g.optimizer.state[next(iter(run.model.generator.parameters()))]["step"]
     d_steps = opt_d.optimizer.state[next(iter(run.model.discriminator.parameters()))]["step"]
     assert (int(d_steps), int(g_steps)) == (8, 4)  # 8 batches: D every batch, G every second
+
+
+def test_ema_moves_toward_the_live_weights_at_the_configured_rate(tmp_path):
+    cfg = compose_train(tmp_path, [*TINY, "model.ema_decay=0.9"])
+    model = build_model(cfg, build_datamodule(cfg))
+    before = [p.clone() for p in model.generator_ema.parameters()]
+    with torch.no_grad():
+        for p in model.generator.parameters():
+            p.add_(1.0)
+    live = [p.clone() for p in model.generator.parameters()]
+    model.update_ema()
+    for ema, old, new in zip(model.generator_ema.parameters(), before, live):
+        assert torch.allclose(ema, 0.9 * old + 0.1 * new, atol=1e-6)
+    assert model.sampling_generator is model.generator_ema
+
+
+def test_ema_generator_is_saved_and_sampled(tmp_path):
+    from cgan.sampling import load_generator
+
+    run = train(compose_train(tmp_path, [*TINY, "model.ema_decay=0.99", "trainer.max_steps=10"]))
+    ckpt_path = tmp_path / "checkpoints" / "last.ckpt"
+    state = torch.load(ckpt_path, weights_only=True)["state_dict"]
+    assert any(k.startswith("generator_ema.") for k in state)
+    loaded = load_generator(ckpt_path)
+    for (name, value) in loaded.net.state_dict().items():
+        assert torch.equal(value, state[f"generator_ema.{name}"])
+    assert not torch.equal(state["generator_ema.net.0.weight"], state["generator.net.0.weight"])
+    assert run.trainer.global_step == 10

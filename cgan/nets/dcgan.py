@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from cgan.errors import UserError
+from cgan.nets.spectral import apply_spectral_norm
 
 
 def plan_upsampling(image_shape: Sequence[int]) -> tuple[int, int]:
@@ -104,6 +105,7 @@ class DCGANDiscriminator(nn.Module):
         dropout: float = 0.0,  # article 002 uses 0.4 before the last layer
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        spectral_norm: bool = False,
     ):
         super().__init__()
         self.image_shape = tuple(image_shape)
@@ -125,6 +127,8 @@ class DCGANDiscriminator(nn.Module):
         layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_ch * start**2, 1)]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
+        if spectral_norm:
+            apply_spectral_norm(self.net)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         label_map = self.label_map(labels).view(-1, *self.image_shape)

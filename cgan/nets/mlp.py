@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cgan.nets.spectral import apply_spectral_norm
+
 CONDITIONING = ("concat", "multiply")
 
 
@@ -85,6 +87,7 @@ class MLPDiscriminator(nn.Module):
         batchnorm: bool = True,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        spectral_norm: bool = False,
     ):
         super().__init__()
         _check_conditioning(conditioning)
@@ -108,6 +111,8 @@ class MLPDiscriminator(nn.Module):
             in_dim = width
         layers.append(nn.Linear(in_dim, 1))  # a logit: the losses apply the sigmoid themselves
         self.net = nn.Sequential(*layers)
+        if spectral_norm:
+            apply_spectral_norm(self.net)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         x = images.flatten(1)
