@@ -79,16 +79,21 @@ def test_resume_continues_the_data_order(tmp_path, monkeypatch):
     assert len(straight) == 60 and seen == straight
 
 
-def test_nan_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+def poison_generator_loss_after(n_good: int, monkeypatch) -> None:
+    """G's loss turns NaN from its (n_good + 1)-th call on: a test-only stand-in for divergence."""
     calls = {"n": 0}
     real_loss = losses.generator_loss
 
     def poisoned(name, fake_logits):
         calls["n"] += 1
         loss = real_loss(name, fake_logits)
-        return loss * float("nan") if calls["n"] > 15 else loss
+        return loss * float("nan") if calls["n"] > n_good else loss
 
     monkeypatch.setattr(losses, "generator_loss", poisoned)
+
+
+def test_nan_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path, monkeypatch):
+    poison_generator_loss_after(15, monkeypatch)
     run_dir = tmp_path / "run"
     cfg = compose_train(run_dir, [*QUICK, "callbacks.model_checkpoint.every_n_train_steps=10",
                                   "callbacks.class_grid.every_n_batches=0"])
@@ -186,15 +191,7 @@ def test_bad_sample_inputs(trained_run, tmp_path):
 
 
 def test_sparse_nan_checks_still_never_checkpoint_nan_weights(tmp_path, monkeypatch):
-    calls = {"n": 0}
-    real_loss = losses.generator_loss
-
-    def poisoned(name, fake_logits):
-        calls["n"] += 1
-        loss = real_loss(name, fake_logits)
-        return loss * float("nan") if calls["n"] > 15 else loss
-
-    monkeypatch.setattr(losses, "generator_loss", poisoned)
+    poison_generator_loss_after(15, monkeypatch)
     run_dir = tmp_path / "run"
     cfg = compose_train(run_dir, [*QUICK, "model.nan_check_interval=3",  # batch 16 (the NaN step) goes unchecked
                                   "callbacks.model_checkpoint.every_n_train_steps=2",
