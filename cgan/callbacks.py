@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
@@ -21,6 +22,21 @@ def logged_step(trainer: L.Trainer) -> int:
     images and curves of the same moment at different x positions.
     """
     return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
+class FinalStateCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, plus: ``last.ckpt`` always holds the weights training ended with.
+
+    Lightning writes last.ckpt at the end of training only if it never wrote one before, so a run
+    that stops at max_steps between two periodic saves would leave a last.ckpt up to
+    ``every_n_train_steps`` behind; sample.py and resuming would then silently use older weights.
+    """
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.save_last and trainer.global_step != self._last_global_step_saved:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        else:
+            super().on_train_end(trainer, pl_module)
 
 
 def class_grid(images: torch.Tensor, n_per_class: int, padding: int = 2) -> torch.Tensor:

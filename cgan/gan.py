@@ -15,10 +15,12 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from cgan import losses
+from cgan.augment import DiffAugment, parse_policy
 from cgan.checkpoints import CHECKPOINT_FORMAT
 from cgan.errors import TrainingDiverged
 
@@ -71,6 +73,11 @@ class ConditionalGAN(L.LightningModule):
         compile: bool = False,
         channels_last: bool = False,
         ema_decay: float | None = None,
+        gp_weight: float = 10.0,
+        r1_gamma: float = 0.0,
+        r1_interval: int = 1,
+        acgan_weight: float = 1.0,
+        augment: Sequence[str] | None = (),
     ):
         super().__init__()
         if on_nan not in ON_NAN:
@@ -83,6 +90,8 @@ class ConditionalGAN(L.LightningModule):
             raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
+        if r1_gamma < 0 or r1_interval < 1:
+            raise ValueError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, got {r1_gamma} and {r1_interval}")
         if d_steps_per_g_step < 1:
             raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
         optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
@@ -108,6 +117,11 @@ class ConditionalGAN(L.LightningModule):
                 "compile": compile,
                 "channels_last": channels_last,
                 "ema_decay": ema_decay,
+                "gp_weight": gp_weight,
+                "r1_gamma": r1_gamma,
+                "r1_interval": r1_interval,
+                "acgan_weight": acgan_weight,
+                "augment": list(parse_policy(augment)),
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
@@ -115,6 +129,14 @@ class ConditionalGAN(L.LightningModule):
         self._reset_epoch_sums()  # a run resumed mid-epoch starts without on_train_epoch_start
         self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
         self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
+        # acgan: D also classifies, and both nets add the class loss (cgan/nets/conditioning.py).
+        self.acgan = getattr(self.discriminator, "conditioning", None) == "acgan"
+        # Applied to every image D sees, real and fake, in both steps (no parameters, nothing saved).
+        self.augment = DiffAugment(augment)
+        if loss == "wgan-gp" and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                                     for m in self.discriminator.modules()):
+            log.warning("loss=wgan-gp with BatchNorm in D: the gradient penalty assumes each logit depends on "
+                        "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
         # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
         # samples than the live G; grids, metrics and sample.py use it when on.
         self.generator_ema = None
@@ -193,13 +215,40 @@ class ConditionalGAN(L.LightningModule):
     def _labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels if self.hparams.conditional else torch.zeros_like(labels)
 
+    def _judge(self, images: torch.Tensor, labels: torch.Tensor):
+        """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
+        return self.discriminator(self.augment(images), labels, return_class_logits=True)
+
+    def _discriminator_loss(self, real, fake, labels, batch_idx: int):
+        """(D's loss with its class loss and penalties, real logits, fake logits)."""
+        hp = self.hparams
+        r1_now = hp.r1_gamma > 0 and batch_idx % hp.r1_interval == 0
+        if r1_now:  # R1 differentiates D's output with respect to the real images
+            real = real.detach().requires_grad_(True)
+        real_logits, real_classes = self._judge(real, labels)
+        fake_logits, fake_classes = self._judge(fake, labels)
+        loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits, real_target=1.0 - hp.label_smoothing)
+        if self.acgan:  # D learns the class of real and of fake images
+            loss = loss + hp.acgan_weight * (F.cross_entropy(real_classes, labels) + F.cross_entropy(fake_classes, labels))
+        if hp.loss == "wgan-gp":
+            loss = loss + hp.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, labels)
+        if r1_now:  # lazy R1 (every r1_interval-th batch) is scaled up to the same average strength
+            loss = loss + 0.5 * hp.r1_gamma * hp.r1_interval * losses.r1_penalty(real_logits, real)
+        return loss, real_logits, fake_logits
+
+    def _generator_loss(self, fake, labels) -> torch.Tensor:
+        fake_logits, fake_classes = self._judge(fake, labels)
+        loss = losses.generator_loss(self.hparams.loss, fake_logits)
+        if self.acgan:  # G's images must be classified as the class asked for
+            loss = loss + self.hparams.acgan_weight * F.cross_entropy(fake_classes, labels)
+        return loss
+
     def training_step(self, batch, batch_idx: int) -> None:
         real, labels = batch
         labels = self._labels(labels)
         if self.hparams.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
-        loss_name = self.hparams.loss
         g_step_now = (batch_idx + 1) % self.hparams.d_steps_per_g_step == 0
 
         # One G forward per batch: its output is detached for D's step and reused for G's.
@@ -207,10 +256,7 @@ class ConditionalGAN(L.LightningModule):
             fake = self.generator(self.sample_noise(real.shape[0]), labels)
 
         with self.toggled_optimizer(opt_d):
-            real_logits = self.discriminator(real, labels)
-            fake_logits = self.discriminator(fake.detach(), labels)
-            d_loss = losses.discriminator_loss(loss_name, real_logits, fake_logits,
-                                               real_target=1.0 - self.hparams.label_smoothing)
+            d_loss, real_logits, fake_logits = self._discriminator_loss(real, fake.detach(), labels, batch_idx)
             if self._diverged("d_loss", d_loss):
                 return
             self._step(opt_d, d_loss)
@@ -220,7 +266,7 @@ class ConditionalGAN(L.LightningModule):
         g_loss = None
         if g_step_now:
             with self.toggled_optimizer(opt_g):  # D frozen: no gradients computed for its weights
-                g_loss = losses.generator_loss(loss_name, self.discriminator(fake, labels))
+                g_loss = self._generator_loss(fake, labels)
                 if self._diverged("g_loss", g_loss):
                     return
                 self._step(opt_g, g_loss)

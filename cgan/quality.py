@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def run(args) -> list[dict]:
-    run_dir = Path("outputs/quality") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    # Microseconds: two benchmarks started in the same second must not share a run dir.
+    run_dir = Path("outputs/quality") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
     cfg = compose_train_config(args.overrides, run_dir)
     batch = cfg.data.batch_size
     with open_dict(cfg):

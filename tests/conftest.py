@@ -49,7 +49,7 @@ def compose_train(run_dir: Path, overrides: list[str] = ()):
 
 
 def run_script(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

@@ -79,7 +79,7 @@ def test_image_folder_trains_and_names_classes(tmp_path):
     assert run.trainer.global_step == 8
     assert run.datamodule.class_names == CLASSES and run.datamodule.image_shape == (3, 32, 32)
     # A grid row per class.
-    grid = Image.open(sorted((run_dir / "grids").glob("*.png"))[-1])
+    grid = Image.open(max((run_dir / "grids").glob("*.png")))
     assert grid.mode == "RGB" and grid.size[1] == 3 * (32 + 2) + 2
     # The checkpoint names the classes and samples by name into <out>/<name>/.
     ckpt = run_dir / "checkpoints" / "last.ckpt"

@@ -29,7 +29,7 @@ def test_run_writes_events_with_losses_and_grid_images(trained_run):
 
 
 def test_run_writes_last_checkpoint_and_one_grid_row_per_class(trained_run):
-    run_dir, cfg, run = trained_run
+    run_dir, cfg, _ = trained_run
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / "checkpoints" / "step0000020.ckpt").is_file()
     grids = sorted((run_dir / "grids").glob("*.png"))
@@ -41,7 +41,7 @@ def test_run_writes_last_checkpoint_and_one_grid_row_per_class(trained_run):
 
 
 def test_losses_finite_and_both_nets_trained(trained_run):
-    run_dir, cfg, run = trained_run
+    _, cfg, run = trained_run
     assert run.trainer.global_step == 40
     for key in ["train/d_loss", "train/g_loss", "val/d_real_prob"]:
         assert math.isfinite(run.metrics[key])
@@ -107,3 +107,14 @@ def test_ema_generator_is_saved_and_sampled(tmp_path):
         assert torch.equal(value, state[f"generator_ema.{name}"])
     assert not torch.equal(state["generator_ema.net.0.weight"], state["generator.net.0.weight"])
     assert run.trainer.global_step == 10
+
+
+def test_last_checkpoint_holds_the_final_weights_between_periodic_saves(tmp_path):
+    # 7 batches = 14 steps: periodic saves at 4, 8, 12; training ends at 14, between two saves.
+    no_callback_tiny = [o for o in TINY if not o.startswith("callbacks.")]
+    run = train(compose_train(tmp_path, [*no_callback_tiny, "trainer.max_steps=14", "trainer.limit_val_batches=0",
+                                         "callbacks.model_checkpoint.every_n_train_steps=4", "logger=none"]))
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == run.trainer.global_step == 14
+    final = run.model.generator.state_dict()
+    assert all(torch.equal(last["state_dict"][f"generator.{k}"], v) for k, v in final.items())

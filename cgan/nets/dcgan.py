@@ -4,7 +4,9 @@ G: z -> Linear -> (C0, s, s) feature map; label -> Embedding -> Linear -> one (s
 map; both concatenated, then stride-2 ConvTranspose blocks (BatchNorm, ReLU)
 double the size up to the image, Tanh out. D: label -> Embedding -> Linear ->
 an image-sized map concatenated with the image as extra channels, then stride-2
-Conv blocks (BatchNorm but on the first, LeakyReLU(0.2)) down to (s, s), one logit.
+Conv blocks (BatchNorm but on the first, LeakyReLU(0.2)) down to (s, s), one logit. D's
+``conditioning`` may also be ``projection`` or ``acgan`` (the image alone goes in; see
+cgan/nets/conditioning.py).
 
 Sizes: s * 2**n with a start size s of 3..7 and n >= 2 upsamplings, square:
 28 (7 * 4) for MNIST, and 32, 64, 128, 256, ... for RGB photos.
@@ -18,6 +20,7 @@ import torch
 from torch import nn
 
 from cgan.errors import UserError
+from cgan.nets.conditioning import DiscriminatorHead, check_conditioning
 from cgan.nets.spectral import apply_spectral_norm
 
 
@@ -106,30 +109,42 @@ class DCGANDiscriminator(nn.Module):
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
         spectral_norm: bool = False,
+        conditioning: str = "concat",  # concat (article 002) | projection | acgan
     ):
         super().__init__()
         self.image_shape = tuple(image_shape)
+        self.conditioning = check_conditioning(conditioning)
+        if conditioning == "multiply":
+            raise ValueError("the dcgan discriminator supports conditioning concat, projection or acgan, "
+                             "not multiply (that is the MLP's, article 004)")
         channels = self.image_shape[0]
         start, n = plan_upsampling(image_shape)
-        self.label_map = nn.Sequential(
-            nn.Embedding(num_classes, embed_dim), nn.Linear(embed_dim, channels * image_shape[1] * image_shape[2])
-        )
+        self.label_map = None  # projection / acgan: the image alone goes in
+        in_ch = channels
+        if conditioning == "concat":
+            self.label_map = nn.Sequential(
+                nn.Embedding(num_classes, embed_dim), nn.Linear(embed_dim, channels * image_shape[1] * image_shape[2])
+            )
+            in_ch = 2 * channels  # image + label map of the same shape
         widths = list(reversed(_widths(base_width, n, max_width)))  # base ... widest
         widths.append(min(widths[-1] * 2, max_width))
         layers: list[nn.Module] = []
-        in_ch = 2 * channels  # image + label map of the same shape
         for i, width in enumerate(widths):
             layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
             if i > 0:  # DCGAN leaves D's first layer without BatchNorm
                 layers.append(nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             in_ch = width
-        layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(in_ch * start**2, 1)]
+        layers += [nn.Flatten(), nn.Dropout(dropout)]
         self.net = nn.Sequential(*layers)
+        self.head = DiscriminatorHead(in_ch * start**2, num_classes, conditioning)
         self.apply(init_dcgan_weights)
         if spectral_norm:
-            apply_spectral_norm(self.net)
+            apply_spectral_norm(self)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        label_map = self.label_map(labels).view(-1, *self.image_shape)
-        return self.net(torch.cat([images, label_map], dim=1)).squeeze(1)
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, return_class_logits: bool = False):
+        """Logits (B,); with ``return_class_logits``, (logits, class logits (B, K) for acgan else None)."""
+        if self.label_map is not None:
+            images = torch.cat([images, self.label_map(labels).view(-1, *self.image_shape)], dim=1)
+        logits, class_logits = self.head(self.net(images), labels)
+        return (logits, class_logits) if return_class_logits else logits

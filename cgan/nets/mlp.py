@@ -2,7 +2,8 @@
 
 Generator: [z ; embed(label)] -> 128 -> 256 -> 512 -> 1024 -> prod(image_shape), Tanh.
 BatchNorm on every hidden layer but the first, LeakyReLU(0.2) everywhere.
-Discriminator: [flatten(x) ; embed(label)] -> 512 -> 256 -> one logit.
+Discriminator: [flatten(x) ; embed(label)] -> 512 -> 256 -> one logit; its ``conditioning`` may
+also be ``projection`` or ``acgan`` (see cgan/nets/conditioning.py).
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cgan.nets.conditioning import INPUT_CONDITIONING, DiscriminatorHead, check_conditioning
 from cgan.nets.spectral import apply_spectral_norm
 
-CONDITIONING = ("concat", "multiply")
 
-
-def _check_conditioning(conditioning: str) -> None:
-    if conditioning not in CONDITIONING:
-        raise ValueError(f"unknown conditioning={conditioning!r}: use one of {', '.join(CONDITIONING)}")
+def _check_generator_conditioning(conditioning: str) -> None:
+    # projection and acgan are ways for D to use the label; G always takes it with its input.
+    if conditioning not in INPUT_CONDITIONING:
+        raise ValueError(f"unknown generator conditioning={conditioning!r}: use one of "
+                         f"{', '.join(INPUT_CONDITIONING)}")
 
 
 class MLPGenerator(nn.Module):
@@ -43,7 +45,7 @@ class MLPGenerator(nn.Module):
         bn_momentum: float = 0.1,
     ):
         super().__init__()
-        _check_conditioning(conditioning)
+        _check_generator_conditioning(conditioning)
         self.latent_dim = latent_dim
         self.num_classes = num_classes
         self.image_shape = tuple(image_shape)
@@ -90,13 +92,12 @@ class MLPDiscriminator(nn.Module):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        _check_conditioning(conditioning)
-        self.conditioning = conditioning
+        self.conditioning = check_conditioning(conditioning)
         image_dim = math.prod(image_shape)
+        self.label_embedding, in_dim = None, image_dim  # projection / acgan: the image alone goes in
         if conditioning == "multiply":  # 004: the embedding scales the flattened image
             self.label_embedding = nn.Embedding(num_classes, image_dim)
-            in_dim = image_dim
-        else:
+        elif conditioning == "concat":
             self.label_embedding = nn.Embedding(num_classes, embed_dim or num_classes)
             in_dim = image_dim + self.label_embedding.embedding_dim
 
@@ -109,13 +110,18 @@ class MLPDiscriminator(nn.Module):
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             in_dim = width
-        layers.append(nn.Linear(in_dim, 1))  # a logit: the losses apply the sigmoid themselves
         self.net = nn.Sequential(*layers)
+        # Logits, not probabilities: the losses apply the sigmoid themselves.
+        self.head = DiscriminatorHead(in_dim, num_classes, conditioning)
         if spectral_norm:
-            apply_spectral_norm(self.net)
+            apply_spectral_norm(self)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        x = images.flatten(1)
-        emb = self.label_embedding(labels)
-        h = x * emb if self.conditioning == "multiply" else torch.cat([x, emb], dim=1)
-        return self.net(h).squeeze(1)
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, return_class_logits: bool = False):
+        """Logits (B,); with ``return_class_logits``, (logits, class logits (B, K) for acgan else None)."""
+        h = images.flatten(1)
+        if self.conditioning == "multiply":
+            h = h * self.label_embedding(labels)
+        elif self.conditioning == "concat":
+            h = torch.cat([h, self.label_embedding(labels)], dim=1)
+        logits, class_logits = self.head(self.net(h), labels)
+        return (logits, class_logits) if return_class_logits else logits
