@@ -77,6 +77,7 @@ class ConditionalGAN(L.LightningModule):
         r1_gamma: float = 0.0,
         r1_interval: int = 1,
         acgan_weight: float = 1.0,
+        acgan_fake_class_loss: bool = True,
         augment: Sequence[str] | None = (),
     ):
         super().__init__()
@@ -121,6 +122,7 @@ class ConditionalGAN(L.LightningModule):
                 "r1_gamma": r1_gamma,
                 "r1_interval": r1_interval,
                 "acgan_weight": acgan_weight,
+                "acgan_fake_class_loss": acgan_fake_class_loss,
                 "augment": list(parse_policy(augment)),
             }
         )
@@ -228,8 +230,11 @@ class ConditionalGAN(L.LightningModule):
         real_logits, real_classes = self._judge(real, labels)
         fake_logits, fake_classes = self._judge(fake, labels)
         loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits, real_target=1.0 - hp.label_smoothing)
-        if self.acgan:  # D learns the class of real and of fake images
-            loss = loss + hp.acgan_weight * (F.cross_entropy(real_classes, labels) + F.cross_entropy(fake_classes, labels))
+        if self.acgan:  # D learns the class of real (and, as in Odena et al., of fake) images
+            class_loss = F.cross_entropy(real_classes, labels)
+            if hp.get("acgan_fake_class_loss", True):
+                class_loss = class_loss + F.cross_entropy(fake_classes, labels)
+            loss = loss + hp.acgan_weight * class_loss
         if hp.loss == "wgan-gp":
             loss = loss + hp.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, labels)
         if r1_now:  # lazy R1 (every r1_interval-th batch) is scaled up to the same average strength

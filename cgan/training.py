@@ -38,6 +38,8 @@ warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual opt
 # Our in-memory batches resume mid-epoch through the DataModule's state_dict, which Lightning's
 # "dataloader is not resumable" check does not know about.
 warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+# The EMA generator (model.ema_decay) is never trained by gradients and stays in eval mode on purpose.
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
 # Lightning's own deprecation noise, printed on every run (lightning 2.6 with torch 2.14).
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
 

@@ -194,3 +194,24 @@ def test_rps_reads_its_layout_with_folder_class_order(tmp_path):
     dm.setup("fit")
     assert dm.class_names == ["paper", "rock", "scissors"]
     assert len(dm.test_set) == 6
+
+
+def test_rps_best_sizes_images_by_device(tmp_path):
+    assert compose_train(tmp_path, ["experiment=rps_best"]).data.image_size == 64
+    assert compose_train(tmp_path, ["experiment=rps_best", "trainer=gpu"]).data.image_size == 128
+    assert compose_train(tmp_path, ["experiment=rps_best", "data.image_size=32"]).data.image_size == 32
+
+
+def test_rps_best_preset_trains_with_diffaugment_and_draws_each_gesture(tmp_path):
+    make_folder(tmp_path / "data" / "rps", per_class=6)
+    make_folder(tmp_path / "data" / "rps-test-set", per_class=2)
+    run_dir = tmp_path / "run"
+    overrides = [o for o in TINY_DCGAN if not o.startswith(("model=", "data="))]
+    run = train(compose_train(run_dir, ["experiment=rps_best", f"paths.data_dir={tmp_path / 'data'}",
+                                        "data.download=false", *overrides]))
+    model = run.model
+    assert list(model.hparams.augment) == ["color", "translation", "cutout"]
+    assert model.discriminator.conditioning == "projection" and model.generator_ema is not None
+    assert model.hparams.class_names == CLASSES
+    grid = Image.open(max((run_dir / "grids").glob("*.png")))
+    assert grid.size[1] == 3 * (32 + 2) + 2  # one row per gesture

@@ -8,7 +8,8 @@ from conftest import TINY, compose_train
 
 from cgan import losses
 from cgan.augment import DiffAugment, parse_policy
-from cgan.nets import DCGANDiscriminator, MLPDiscriminator
+from cgan.nets import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator
+from cgan.nets.dcgan import ClassConditionalBatchNorm2d
 from cgan.training import build_datamodule, build_model, train
 
 # Training runs here: 6 batches, no callbacks or logger (the full loop is covered in test_training).
@@ -49,6 +50,7 @@ def test_each_mlp_conditioning_trains(tmp_path, conditioning):
 def test_dcgan_conditioning_with_spectral_norm_and_diffaugment_trains(tmp_path, conditioning):
     train_and_check(tmp_path, [*SMALL_DCGAN, f"model.discriminator.conditioning={conditioning}",
                                "model.discriminator.spectral_norm=true", "model.loss=hinge",
+                               "model.generator.conditional_batchnorm=true",
                                "model.augment=[color,translation,cutout]"])
 
 
@@ -71,6 +73,23 @@ def test_discriminator_outputs(make, conditioning):
         assert class_logits.shape == (5, 10)  # one logit per class
     else:
         assert class_logits is None
+
+
+def test_conditional_batchnorm_gives_each_class_its_own_scale_and_shift():
+    g = DCGANGenerator(latent_dim=8, num_classes=3, image_shape=(1, 16, 16), base_width=4,
+                       conditional_batchnorm=True)
+    norms = [m for m in g.modules() if isinstance(m, ClassConditionalBatchNorm2d)]
+    assert norms and all(m.scale.num_embeddings == 3 for m in norms)
+    with torch.no_grad():
+        norms[0].shift.weight[2] += 5.0  # only class 2's shift changes
+    z = torch.randn(6, 8)
+    g.eval()
+    before = g(z, torch.tensor([0, 0, 1, 1, 2, 2]))
+    assert before.shape == (6, 1, 16, 16)
+    with torch.no_grad():
+        norms[0].shift.weight[2] -= 5.0
+    after = g(z, torch.tensor([0, 0, 1, 1, 2, 2]))
+    assert torch.equal(before[:4], after[:4]) and not torch.allclose(before[4:], after[4:])
 
 
 def test_projection_logit_depends_on_the_label_through_the_inner_product():

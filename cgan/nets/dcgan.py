@@ -45,9 +45,27 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+class ClassConditionalBatchNorm2d(nn.Module):
+    """BatchNorm whose scale and shift are looked up per class (conditional BatchNorm, as in SNGAN and
+    BigGAN generators): every upsampling block hears the label, not just the input."""
+
+    def __init__(self, num_features: int, num_classes: int, eps: float = 1e-5, momentum: float = 0.1):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(num_features, eps=eps, momentum=momentum, affine=False)
+        self.scale = nn.Embedding(num_classes, num_features)
+        self.shift = nn.Embedding(num_classes, num_features)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        scale = self.scale(labels)[:, :, None, None]
+        shift = self.shift(labels)[:, :, None, None]
+        return self.norm(x) * scale + shift
 
 
 def _widths(base_width: int, n: int, max_width: int) -> list[int]:
@@ -68,6 +86,9 @@ class DCGANGenerator(nn.Module):
         # slip of article 000 again. PyTorch's defaults here; bn_eps=0.8 reproduces it.
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        # false: the article's plain BatchNorm (the label enters only as the start map); true: each
+        # block's BatchNorm scale and shift depend on the class.
+        conditional_batchnorm: bool = False,
     ):
         super().__init__()
         self.image_shape = tuple(image_shape)
@@ -81,11 +102,9 @@ class DCGANGenerator(nn.Module):
         layers: list[nn.Module] = []
         in_ch = widths[0] + 1  # + the label map
         for width in widths:
-            layers += [
-                nn.ConvTranspose2d(in_ch, width, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum),
-                nn.ReLU(inplace=True),
-            ]
+            norm = (ClassConditionalBatchNorm2d(width, num_classes, bn_eps, bn_momentum) if conditional_batchnorm
+                    else nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
+            layers += [nn.ConvTranspose2d(in_ch, width, 4, 2, 1, bias=False), norm, nn.ReLU(inplace=True)]
             in_ch = width
         layers += [nn.ConvTranspose2d(in_ch, self.image_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -94,7 +113,10 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         features = self.latent(z).view(-1, self.start_width, self.start, self.start)
         label_map = self.label_map(labels).view(-1, 1, self.start, self.start)
-        return self.net(torch.cat([features, label_map], dim=1))
+        h = torch.cat([features, label_map], dim=1)
+        for layer in self.net:
+            h = layer(h, labels) if isinstance(layer, ClassConditionalBatchNorm2d) else layer(h)
+        return h
 
 
 class DCGANDiscriminator(nn.Module):
