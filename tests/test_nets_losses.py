@@ -27,7 +27,8 @@ def test_article_architecture():
     assert [b.num_features for b in bns] == [256, 512, 1024]
     assert all(b.eps == 1e-5 and b.momentum == 0.1 for b in bns)  # not the article's eps=0.8 slip
     d = MLPDiscriminator(num_classes=10, image_shape=(1, 28, 28))
-    assert [m.out_features for m in d.net if isinstance(m, torch.nn.Linear)] == [512, 256, 1]
+    assert [m.out_features for m in d.net if isinstance(m, torch.nn.Linear)] == [512, 256]
+    assert d.head.linear.out_features == 1 and d.head.projection is None and d.head.classifier is None
     assert [m.num_features for m in d.net if isinstance(m, torch.nn.BatchNorm1d)] == [256]
 
 
