@@ -12,6 +12,7 @@ layer (``num_features`` wide) is the feature space for FID and KID.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -128,6 +129,15 @@ def main_judge(cfg) -> Path:
     """Train the judge of ``cfg.data`` and save it to ``cfg.out_path``; logs its test accuracy."""
     from cgan.training import build_datamodule
 
+    out = Path(cfg.out_path)
+    try:  # find out now, not after minutes of training, that the file cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(out.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        raise UserError(f"cannot write the classifier to {out} (read-only folder?): pass out_path=<a writable "
+                        "file>, and the same path to training as callbacks.generation_metrics.classifier_path")
     datamodule = build_datamodule(cfg)
     if not isinstance(datamodule.train_set, InMemoryImages):
         raise UserError("the classifier trains on in-memory data: set data.in_memory=true")
@@ -136,7 +146,6 @@ def main_judge(cfg) -> Path:
                            epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, width=cfg.width,
                            num_features=cfg.num_features, seed=cfg.seed, device=cfg.device)
     test_accuracy = accuracy(model, datamodule.test_set.to(cfg.device))
-    out = Path(cfg.out_path)
     save_judge(model.cpu(), out, datamodule.class_names, test_accuracy)
     log.info("Classifier for %s: test accuracy %.4f on %d images (%.0f s); saved to %s",
              ", ".join(datamodule.class_names), test_accuracy, len(datamodule.test_set),

@@ -117,3 +117,17 @@ def test_evaluate_a_checkpoint_and_a_folder_write_json(sample_judge, trained_run
     result = json.loads((folder / "metrics.json").read_text())
     assert FIELDS <= set(result) and result["n_generated"] == 50
     assert 0 <= result["classification_accuracy_score"] <= 1
+
+
+def test_judge_refuses_an_unwritable_output_before_training(tmp_path, monkeypatch):
+    from conftest import run_cli
+
+    from cgan import training
+    from cgan.cli import judge_main
+
+    monkeypatch.setattr(training, "build_datamodule", lambda cfg: pytest.fail("data loaded before the check"))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code, err = run_cli(judge_main, "data.source=sample", f"out_path={blocker / 'mnist.pt'}")
+    assert code == 2
+    assert f"cannot write the classifier to {blocker / 'mnist.pt'}" in err and "out_path=" in err
