@@ -217,7 +217,7 @@ class ConditionalGAN(L.LightningModule):
     def _labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels if self.hparams.conditional else torch.zeros_like(labels)
 
-    def _judge(self, images: torch.Tensor, labels: torch.Tensor):
+    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor):
         """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
         return self.discriminator(self.augment(images), labels, return_class_logits=True)
 
@@ -227,22 +227,22 @@ class ConditionalGAN(L.LightningModule):
         r1_now = hp.r1_gamma > 0 and batch_idx % hp.r1_interval == 0
         if r1_now:  # R1 differentiates D's output with respect to the real images
             real = real.detach().requires_grad_(True)
-        real_logits, real_classes = self._judge(real, labels)
-        fake_logits, fake_classes = self._judge(fake, labels)
+        real_logits, real_classes = self._d_outputs(real, labels)
+        fake_logits, fake_classes = self._d_outputs(fake, labels)
         loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits, real_target=1.0 - hp.label_smoothing)
         if self.acgan:  # D learns the class of real (and, as in Odena et al., of fake) images
             class_loss = F.cross_entropy(real_classes, labels)
             if hp.get("acgan_fake_class_loss", True):
                 class_loss = class_loss + F.cross_entropy(fake_classes, labels)
             loss = loss + hp.acgan_weight * class_loss
-        if hp.loss == "wgan-gp":
+        if hp.loss == "wgan-gp":  # penalised at un-augmented points between real and fake
             loss = loss + hp.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, labels)
         if r1_now:  # lazy R1 (every r1_interval-th batch) is scaled up to the same average strength
             loss = loss + 0.5 * hp.r1_gamma * hp.r1_interval * losses.r1_penalty(real_logits, real)
         return loss, real_logits, fake_logits
 
     def _generator_loss(self, fake, labels) -> torch.Tensor:
-        fake_logits, fake_classes = self._judge(fake, labels)
+        fake_logits, fake_classes = self._d_outputs(fake, labels)
         loss = losses.generator_loss(self.hparams.loss, fake_logits)
         if self.acgan:  # G's images must be classified as the class asked for
             loss = loss + self.hparams.acgan_weight * F.cross_entropy(fake_classes, labels)
