@@ -1,8 +1,8 @@
 """DiffAugment (Zhao et al. 2020): differentiable augmentation of every image D sees.
 
 With a few hundred images per class (the hand gestures), D memorises the real set and its
-gradients stop teaching G. Augmenting real *and* fake images with the same random
-transformations, in D's step and in G's, keeps D honest without the augmentations leaking
+gradients stop teaching G. Augmenting real *and* fake images with the same kind of random
+transformations (drawn per image), in D's step and in G's, keeps D honest without the augmentations leaking
 into G's samples (G is never asked to draw augmented images, because D only ever compares
 augmented with augmented). Every operation is differentiable, so G's gradient flows through.
 
