@@ -232,7 +232,7 @@ class ConditionalGAN(L.LightningModule):
         loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits, real_target=1.0 - hp.label_smoothing)
         if self.acgan:  # D learns the class of real (and, as in Odena et al., of fake) images
             class_loss = F.cross_entropy(real_classes, labels)
-            if hp.get("acgan_fake_class_loss", True):
+            if hp.acgan_fake_class_loss:
                 class_loss = class_loss + F.cross_entropy(fake_classes, labels)
             loss = loss + hp.acgan_weight * class_loss
         if hp.loss == "wgan-gp":  # penalised at un-augmented points between real and fake

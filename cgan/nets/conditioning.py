@@ -19,9 +19,9 @@ CONDITIONING = ("concat", "multiply", "projection", "acgan")
 INPUT_CONDITIONING = ("concat", "multiply")
 
 
-def check_conditioning(conditioning: str) -> str:
-    if conditioning not in CONDITIONING:
-        raise ValueError(f"unknown conditioning={conditioning!r}: use one of {', '.join(CONDITIONING)}")
+def check_conditioning(conditioning: str, allowed: tuple[str, ...] = CONDITIONING) -> str:
+    if conditioning not in allowed:
+        raise ValueError(f"unknown conditioning={conditioning!r}: use one of {', '.join(allowed)}")
     return conditioning
 
 

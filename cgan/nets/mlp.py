@@ -18,13 +18,6 @@ from cgan.nets.conditioning import INPUT_CONDITIONING, DiscriminatorHead, check_
 from cgan.nets.spectral import apply_spectral_norm
 
 
-def _check_generator_conditioning(conditioning: str) -> None:
-    # projection and acgan are ways for D to use the label; G always takes it with its input.
-    if conditioning not in INPUT_CONDITIONING:
-        raise ValueError(f"unknown generator conditioning={conditioning!r}: use one of "
-                         f"{', '.join(INPUT_CONDITIONING)}")
-
-
 class MLPGenerator(nn.Module):
     def __init__(
         self,
@@ -45,7 +38,8 @@ class MLPGenerator(nn.Module):
         bn_momentum: float = 0.1,
     ):
         super().__init__()
-        _check_generator_conditioning(conditioning)
+        # projection and acgan are ways for D to use the label; G always takes it with its input.
+        check_conditioning(conditioning, INPUT_CONDITIONING)
         self.latent_dim = latent_dim
         self.num_classes = num_classes
         self.image_shape = tuple(image_shape)
