@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import make_grid, save_image
+
+from cgan.loggers import log_image, log_text
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +28,58 @@ def logged_step(trainer: L.Trainer) -> int:
     return trainer.fit_loop.epoch_loop._batches_that_stepped
 
 
-class FinalStateCheckpoint(ModelCheckpoint):
-    """Lightning's ModelCheckpoint, plus: ``last.ckpt`` always holds the weights training ended with.
+def parse_interval(value: str | float | int | timedelta | None) -> timedelta | None:
+    """``"00:10:00"`` (HH:MM:SS), ``"1:00:00:00"`` (DD:HH:MM:SS, as Trainer's max_time), seconds, or None."""
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        parts = [float(p) for p in str(value).split(":")] if re.fullmatch(r"[\d.:]+", str(value)) else []
+        if not 1 <= len(parts) <= 4:
+            raise ValueError(f"train_time_interval={value!r} is not a duration; use HH:MM:SS, e.g. 00:10:00")
+        seconds = sum(p * unit for p, unit in zip(reversed(parts), (1, 60, 3600, 86400)))
+    if seconds <= 0:
+        raise ValueError(f"train_time_interval={value!r} must be positive, e.g. 00:10:00 (null: off)")
+    return timedelta(seconds=seconds)
 
-    Lightning writes last.ckpt at the end of training only if it never wrote one before, so a run
-    that stops at max_steps between two periodic saves would leave a last.ckpt up to
-    ``every_n_train_steps`` behind; sample.py and resuming would then silently use older weights.
+
+class FinalStateCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint, plus two things it lacks for a GAN:
+
+    - ``last.ckpt`` always holds the weights training ended with. Lightning writes last.ckpt at the
+      end of training only if it never wrote one before, so a run that stops at max_steps between
+      two periodic saves would leave a last.ckpt up to ``every_n_train_steps`` behind; sample.py and
+      resuming would then silently use older weights.
+    - ``train_time_interval`` *beside* ``every_n_train_steps``: last.ckpt is refreshed at least that
+      often in wall-clock time, so a SIGKILL loses at most that much whatever the model's speed.
+      (Lightning's own option is exclusive with the step interval and is not applied at all under
+      manual optimization.)
     """
+
+    def __init__(self, *args, train_time_interval: str | float | timedelta | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_interval = parse_interval(train_time_interval)
+        self._last_save_time = time.monotonic()
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._last_save_time = time.monotonic()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        saved_before = self._last_global_step_saved
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        now = time.monotonic()
+        if self._last_global_step_saved != saved_before:  # a step-based save just happened
+            self._last_save_time = now
+            return
+        if self.time_interval is None or not self.save_last:
+            return
+        due = now - self._last_save_time >= self.time_interval.total_seconds()
+        due = trainer.strategy.broadcast(due)  # rank 0's clock decides, so all ranks save together
+        if due and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+            self._last_save_time = now
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.save_last and trainer.global_step != self._last_global_step_saved:
@@ -48,8 +97,8 @@ class ClassGridLogger(L.Callback):
     """Draws one row per class from fixed noise, at each epoch end and every N batches.
 
     The noise is drawn once (seeded) and kept, so successive grids show the same
-    "handwriting" improving. The grid goes to TensorBoard (tag ``samples/per_class``)
-    and to ``<dirpath>/grid_epoch<E>_step<S>.png``.
+    "handwriting" improving. The grid goes to every logger that shows pictures (tag
+    ``samples/per_class``) and to ``<dirpath>/grid_epoch<E>_step<S>.png``.
     """
 
     def __init__(self, dirpath: str, n_per_class: int = 8, every_n_batches: int = 0, seed: int = 1234,
@@ -84,9 +133,7 @@ class ClassGridLogger(L.Callback):
             generator.train(was_training)
         grid = class_grid(images, self.n_per_class)
         step = logged_step(trainer)
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image(self.tag, grid, global_step=step)
+        log_image(trainer.loggers, self.tag, grid, step)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"grid_epoch{trainer.current_epoch:03d}_step{step:07d}.png"
         save_image(grid, path)
@@ -146,10 +193,8 @@ class RealDataPreview(L.Callback):
         grid = class_grid(torch.cat(rows).float() / 127.5 - 1, self.n_per_class)
         table = "| class | images |\n| --- | --- |\n" + "\n".join(
             f"| {k}: {n} | {int(c)} |" for k, (n, c) in enumerate(zip(names, counts)))
-        for logger in trainer.loggers:
-            if isinstance(logger, TensorBoardLogger):
-                logger.experiment.add_image("data/real_per_class", grid, global_step=0)
-                logger.experiment.add_text("data/class_counts", table, global_step=0)
+        log_image(trainer.loggers, "data/real_per_class", grid, 0)
+        log_text(trainer.loggers, "data/class_counts", table)
 
 
 class FlushLogsAfterCheckpoint(L.Callback):

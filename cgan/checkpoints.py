@@ -31,8 +31,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if "://" in str(path):  # remote storage: fsspec does its own thing
             return super().save_checkpoint(checkpoint, path, storage_options)
         tmp = path.with_name(path.name + ".tmp")
-        super().save_checkpoint(checkpoint, tmp, storage_options)
-        os.replace(tmp, path)
+        try:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
+            os.replace(tmp, path)
+        except OSError as err:  # a full disk, a quota, a folder that went away
+            tmp.unlink(missing_ok=True)
+            kept = f"the previous {path.name} is untouched and loadable" if path.is_file() else "nothing was saved"
+            raise UserError(f"could not write checkpoint {path} ({err.strerror or err}); {kept}. Free some space "
+                            "(or point paths.output_dir elsewhere) and resume with ckpt_path=last") from err
 
 
 def newest_checkpoint(folder: Path) -> Path | None:
@@ -44,9 +50,13 @@ def newest_checkpoint(folder: Path) -> Path | None:
 
 
 def resolve_resume_path(ckpt_path: str | None, run_dir: str | Path) -> Path | None:
-    """What ``ckpt_path=`` names: nothing, ``last`` (this run dir's newest), a run dir, or a file."""
+    """What ``ckpt_path=`` names: nothing, ``last`` (this run dir's newest), ``auto`` (``last`` if there
+    is one, else nothing), a run dir, or a file."""
     if ckpt_path is None:
         return None
+    if ckpt_path == "auto":  # resume if this run dir has a checkpoint, else start fresh (SLURM requeue)
+        folder = Path(run_dir) / "checkpoints"
+        return newest_checkpoint(folder) if folder.is_dir() else None
     if ckpt_path == "last":
         folder = Path(run_dir) / "checkpoints"
         found = newest_checkpoint(folder) if folder.is_dir() else None
@@ -65,6 +75,15 @@ def resolve_resume_path(ckpt_path: str | None, run_dir: str | Path) -> Path | No
         raise UserError(f"ckpt_path={path} does not exist; pass an existing .ckpt file (e.g. "
                         "outputs/<run>/checkpoints/last.ckpt), ckpt_path=last, or leave it unset to start fresh")
     return path
+
+
+def newest_run_checkpoint(outputs: str | Path = "outputs") -> Path:
+    """The most recently written ``checkpoints/last.ckpt`` of any run under ``outputs`` (sample.py's default)."""
+    found = [p for p in Path(outputs).glob("**/checkpoints/last.ckpt") if p.is_file()]
+    if not found:
+        raise UserError(f"no ckpt_path given and no trained run under {outputs}/ (no */checkpoints/last.ckpt); "
+                        "train one with python train.py, or pass ckpt_path=<run dir>/checkpoints/last.ckpt")
+    return max(found, key=lambda p: p.stat().st_mtime)
 
 
 def read_checkpoint(ckpt_path: str | Path) -> dict:

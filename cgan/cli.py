@@ -7,6 +7,7 @@ line here and hands over a composed config.
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from cgan.config import CONF_DIR, check_no_missing_values
 from cgan.errors import UserError
+from cgan.interrupts import TrainingInterrupted
 
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+log = logging.getLogger(__name__)
 
 
 def quiet_lightning_console() -> None:
@@ -30,6 +33,10 @@ def quiet_lightning_console() -> None:
             lightning_logger.removeHandler(handler)
 
 
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def report_user_errors(fn, cfg: DictConfig):
     """Run fn(cfg); a UserError becomes one line on stderr and exit code 2, not a traceback.
 
@@ -37,13 +44,30 @@ def report_user_errors(fn, cfg: DictConfig):
     the remaining jobs, and reports the failure (exit code 1) when the sweep ends.
     """
     try:
+        check_no_missing_values(cfg)
         return fn(cfg)
     except UserError as err:
-        if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-            logging.getLogger(__name__).error("job %s failed: %s", HydraConfig.get().job.num, err)
+        if in_multirun():
+            log.error("job %s failed: %s", HydraConfig.get().job.num, err)
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # before training started or after it ended: nothing of a run to save
+        print("error: interrupted (Ctrl-C); nothing was being trained, so nothing was lost", file=sys.stderr)
+        sys.exit(130)
+
+
+def resume_command(run_dir: str) -> str:
+    """``python train.py <this run's overrides> hydra.run.dir=<run dir> ckpt_path=last``."""
+    overrides = []
+    if HydraConfig.initialized():
+        overrides = [o for o in HydraConfig.get().overrides.task
+                     if not o.startswith(("ckpt_path=", "hydra.run.dir=", "+ckpt_path="))]
+    script = Path(sys.argv[0])
+    if script.is_absolute() and script.is_relative_to(Path.cwd()):
+        script = script.relative_to(Path.cwd())
+    program = ["python", str(script)] if script.suffix == ".py" else [script.name]
+    return shlex.join([*program, *overrides, f"hydra.run.dir={run_dir}", "ckpt_path=last"])
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
@@ -51,26 +75,40 @@ def train_main(cfg: DictConfig) -> float | None:
     from cgan.training import train  # imported late so `--help` / `--cfg job` stay fast
 
     quiet_lightning_console()
-    run = report_user_errors(train, cfg)
+    try:
+        run = report_user_errors(train, cfg)
+    except TrainingInterrupted as stop:
+        # One line a person (or a requeued job's log) can act on, then the shell's exit code for the signal.
+        run_dir = stop.ckpt_path.parent.parent if stop.ckpt_path else Path(cfg.paths.output_dir)
+        action = "requeued; it resumes by itself" if stop.requeued else f"resume with: {resume_command(str(run_dir))}"
+        log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
+                    stop.ckpt_path, action)
+        sys.exit(stop.exit_code)
     # Returned for Hydra sweepers (e.g. Optuna), which minimise this value.
     objective = cfg.get("optimized_metric")
     return run.metrics.get(objective) if objective else None
 
 
-@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
-def sample_main(cfg: DictConfig) -> None:
+def sample_from_config(cfg: DictConfig) -> None:
+    from cgan.checkpoints import newest_run_checkpoint
     from cgan.sampling import sample
 
-    report_user_errors(
-        lambda c: sample(c.ckpt_path, labels=c.labels, n_per_label=c.n_per_label, out_dir=c.out_dir,
-                         seed=c.seed, truncation=c.truncation, device=c.device, mode=c.mode, steps=c.steps),
-        cfg,
-    )
+    ckpt_path = cfg.ckpt_path
+    if ckpt_path is None:
+        ckpt_path = newest_run_checkpoint("outputs")
+        log.info("No ckpt_path given: using the newest run's %s", ckpt_path)
+    sample(ckpt_path, labels=cfg.labels, n_per_label=cfg.n_per_label, out_dir=cfg.out_dir, seed=cfg.seed,
+           truncation=cfg.truncation, device=cfg.device, mode=cfg.mode, steps=cfg.steps)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
+def sample_main(cfg: DictConfig) -> None:
+    report_user_errors(sample_from_config, cfg)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="judge")
 def judge_main(cfg: DictConfig) -> None:
-    from cgan.judge import main_judge
+    from cgan.judge_check import main_judge
 
     quiet_lightning_console()
     report_user_errors(main_judge, cfg)
@@ -82,3 +120,10 @@ def evaluate_main(cfg: DictConfig) -> None:
 
     quiet_lightning_console()
     report_user_errors(main_evaluate, cfg)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="export")
+def export_main(cfg: DictConfig) -> None:
+    from cgan.export import main_export
+
+    report_user_errors(main_export, cfg)

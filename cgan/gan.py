@@ -73,6 +73,7 @@ class ConditionalGAN(L.LightningModule):
         compile: bool = False,
         channels_last: bool = False,
         ema_decay: float | None = None,
+        ema_warmup: bool = True,
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
         r1_interval: int = 1,
@@ -118,6 +119,7 @@ class ConditionalGAN(L.LightningModule):
                 "compile": compile,
                 "channels_last": channels_last,
                 "ema_decay": ema_decay,
+                "ema_warmup": ema_warmup,
                 "gp_weight": gp_weight,
                 "r1_gamma": r1_gamma,
                 "r1_interval": r1_interval,
@@ -154,11 +156,21 @@ class ConditionalGAN(L.LightningModule):
         """The generator that grids, metrics and sample.py draw from: the EMA copy when on."""
         return self.generator_ema if self.generator_ema is not None else self.generator
 
+    def ema_decay_now(self) -> float:
+        """``ema_decay``, ramped in as min(decay, (1 + n) / (10 + n)) after n G updates when ``ema_warmup``
+        (TensorFlow's ExponentialMovingAverage with num_updates): at 0.999 from the start, the average
+        would still hold the random initial weights after 500 G steps and grids would show blank squares."""
+        decay = self.hparams.ema_decay
+        if not self.hparams.ema_warmup:
+            return decay
+        n = self.global_step // (1 + self.hparams.d_steps_per_g_step)  # G updates so far
+        return min(decay, (1 + n) / (10 + n))
+
     @torch.no_grad()
     def update_ema(self) -> None:
         """ema <- decay * ema + (1 - decay) * live, for weights; BatchNorm statistics are copied."""
         ema_params = list(self.generator_ema.parameters())
-        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - self.hparams.ema_decay)
+        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - self.ema_decay_now())
         for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
             ema_buffer.copy_(buffer)
 

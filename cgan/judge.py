@@ -6,14 +6,14 @@ of each dataset. Its predictions give conditional accuracy; its penultimate
 layer (``num_features`` wide) is the feature space for FID and KID.
 
     python -m cgan.judge                      # MNIST: 99.3% test accuracy, about 2.5 min on 2 CPU cores
-    python -m cgan.judge data=rps data.image_size=64
+    python -m cgan.judge data=rps paths.data_dir=../shared/data epochs=30   # gestures, 64x64
+
+Training and the check on disturbed real images that follows it: :mod:`cgan.judge_check`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,10 +66,47 @@ def accuracy(model: nn.Module, data: InMemoryImages, batch_size: int = 500) -> f
     return correct / max(len(data), 1)
 
 
+AUGMENTATIONS = ("flip", "shift", "blur", "noise")
+
+
+def augment_batch(images: torch.Tensor, augment: Sequence[str], gen: torch.Generator) -> torch.Tensor:
+    """Random disturbances of a batch in [-1, 1], per image: horizontal flip, a shift of up to 1/16 of
+    the size, a Gaussian blur (sigma up to 1.2) on half of the images, noise (sigma up to 0.1 of the
+    [0, 1] range). A judge trained with them measures what an image shows, not how sharp or clean it
+    is, so FID in its features does not punish a slight blur out of all proportion."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    n = len(images)
+    rand = lambda *shape: torch.rand(*shape, generator=gen).to(images.device)
+    if "flip" in augment:
+        flip = rand(n) < 0.5
+        images = torch.where(flip[:, None, None, None], images.flip(3), images)
+    if "shift" in augment:  # whole pixels (nearest), the border repeated
+        shift = (rand(n, 2) * 2 - 1) * (2 / 16)  # affine_grid units: 2 = the whole image
+        theta = torch.zeros(n, 2, 3, device=images.device)
+        theta[:, 0, 0] = theta[:, 1, 1] = 1
+        theta[:, :, 2] = shift
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        images = F.grid_sample(images, grid, mode="nearest", padding_mode="border", align_corners=False)
+    if "blur" in augment:
+        sigma = float(rand(1) * 1.1 + 0.1)
+        blurred = gaussian_blur(images, kernel_size=5, sigma=sigma)
+        images = torch.where((rand(n) < 0.5)[:, None, None, None], blurred, images)
+    if "noise" in augment:
+        sigma = rand(n)[:, None, None, None] * 0.2  # up to 0.1 of [0, 1], in [-1, 1] units
+        images = (images + sigma * torch.randn(images.shape, generator=gen).to(images.device)).clamp_(-1, 1)
+    return images
+
+
 def fit_classifier(train: InMemoryImages, num_classes: int, image_shape: Sequence[int], epochs: int = 3,
                    batch_size: int = 128, lr: float = 1e-3, width: int = 32, num_features: int = 128,
-                   seed: int = 0, device: str = "cpu") -> DomainClassifier:
-    """Train a DomainClassifier on uint8 images (also used for the classification accuracy score)."""
+                   seed: int = 0, device: str = "cpu", augment: Sequence[str] = ()) -> DomainClassifier:
+    """Train a DomainClassifier on uint8 images (also used for the classification accuracy score),
+    with the random disturbances ``augment`` names (see :func:`augment_batch`)."""
+    unknown = set(augment) - set(AUGMENTATIONS)
+    if unknown:
+        raise UserError(f"unknown judge augmentation(s) {sorted(unknown)}; choose from {', '.join(AUGMENTATIONS)}")
+    gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = DomainClassifier(num_classes, image_shape, width, num_features).to(device)
     train = train.to(device)
@@ -80,7 +117,10 @@ def fit_classifier(train: InMemoryImages, num_classes: int, image_shape: Sequenc
     model.train()
     for _ in range(epochs):
         for images, labels in batches:
-            loss = F.cross_entropy(model(to_unit_range(images)), labels)
+            images = to_unit_range(images)
+            if augment:
+                images = augment_batch(images, augment, gen)
+            loss = F.cross_entropy(model(images), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -101,9 +141,9 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
     """(frozen DomainClassifier in eval mode, its saved test accuracy); checks it fits the data."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"no classifier at {path}; make it with python -m cgan.judge data=<your data> (same "
-                        "paths.data_dir; it saves there), or point callbacks.generation_metrics.classifier_path "
-                        "(train.py) / classifier_path (cgan.evaluate) at one")
+        raise UserError(f"no classifier at {path}; make it with python -m cgan.judge data=<your data> (same data "
+                        "and paths overrides; it saves under paths.judge_dir), or point "
+                        "callbacks.generation_metrics.classifier_path (train.py) / classifier_path (cgan.evaluate) at one")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(saved, dict) or saved.get("judge_format") != JUDGE_FORMAT:
         raise UserError(f"{path} is not a classifier written by this version of python -m cgan.judge; "
@@ -123,34 +163,6 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
                         "python -m cgan.judge") from err
     model.requires_grad_(False)
     return model.to(device).eval(), saved["test_accuracy"]
-
-
-def main_judge(cfg) -> Path:
-    """Train the judge of ``cfg.data`` and save it to ``cfg.out_path``; logs its test accuracy."""
-    from cgan.training import build_datamodule
-
-    out = Path(cfg.out_path)
-    try:  # find out now, not after minutes of training, that the file cannot be written
-        out.parent.mkdir(parents=True, exist_ok=True)
-        writable = os.access(out.parent, os.W_OK)
-    except OSError:
-        writable = False
-    if not writable:
-        raise UserError(f"cannot write the classifier to {out} (read-only folder?): pass out_path=<a writable "
-                        "file>, and the same path to training as callbacks.generation_metrics.classifier_path")
-    datamodule = build_datamodule(cfg)
-    if not isinstance(datamodule.train_set, InMemoryImages):
-        raise UserError("the classifier trains on in-memory data: set data.in_memory=true")
-    start = time.perf_counter()
-    model = fit_classifier(datamodule.train_set, datamodule.num_classes, datamodule.image_shape,
-                           epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, width=cfg.width,
-                           num_features=cfg.num_features, seed=cfg.seed, device=cfg.device)
-    test_accuracy = accuracy(model, datamodule.test_set.to(cfg.device))
-    save_judge(model.cpu(), out, datamodule.class_names, test_accuracy)
-    log.info("Classifier for %s: test accuracy %.4f on %d images (%.0f s); saved to %s",
-             ", ".join(datamodule.class_names), test_accuracy, len(datamodule.test_set),
-             time.perf_counter() - start, out)
-    return out
 
 
 if __name__ == "__main__":

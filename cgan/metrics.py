@@ -88,15 +88,68 @@ def balanced_subset(labels: torch.Tensor, n_per_class: int, num_classes: int, se
     return torch.cat(picked)
 
 
+def split_halves(data: InMemoryImages, num_classes: int, seed: int = 0) -> tuple[InMemoryImages, InMemoryImages]:
+    """Two disjoint halves of ``data``, each with half of every class (seeded)."""
+    gen = torch.Generator().manual_seed(seed)
+    first, second = [], []
+    for k in range(num_classes):
+        members = torch.nonzero(data.labels == k).flatten()
+        members = members[torch.randperm(len(members), generator=gen)]
+        first.append(members[: len(members) // 2])
+        second.append(members[len(members) // 2 :])
+    first, second = torch.cat(first), torch.cat(second)
+    return (InMemoryImages(data.images[first], data.labels[first]),
+            InMemoryImages(data.images[second], data.labels[second]))
+
+
+def reference_sets(datamodule, num_classes: int) -> tuple[InMemoryImages, InMemoryImages]:
+    """(the real images generated ones are compared with, other real images for the real-vs-real floor).
+
+    The data module says which (``metrics_reference``): ``test`` (MNIST: the test split, floor from
+    the training images) or ``train`` (rock-paper-scissors, whose test set shows other hands in other
+    light: two halves of the training images, one the reference, the other the floor).
+    """
+    train, test = datamodule.train_set.to("cpu"), datamodule.test_set.to("cpu")
+    if getattr(datamodule, "metrics_reference", "test") == "train":
+        return split_halves(train, num_classes)
+    return test, train
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) in a feature space: precision is the
+    share of fakes inside the real manifold (a ball around each real feature reaching its k-th
+    nearest real neighbour), recall the share of reals inside the fake manifold. Low precision:
+    images unlike any real one; low recall: the variety of the data is not covered."""
+    real, fake = real.double(), fake.double()
+
+    def radii(feats: torch.Tensor) -> torch.Tensor:
+        dist = torch.cdist(feats, feats)
+        return dist.kthvalue(k + 1, dim=1).values  # +1: each point is its own nearest neighbour
+
+    def covered(points: torch.Tensor, manifold: torch.Tensor, manifold_radii: torch.Tensor) -> float:
+        inside = torch.zeros(len(points), dtype=torch.bool)
+        for start in range(0, len(points), 1000):
+            dist = torch.cdist(points[start : start + 1000], manifold)
+            inside[start : start + 1000] = (dist <= manifold_radii[None]).any(dim=1)
+        return inside.float().mean().item()
+
+    k = min(k, len(real) - 1, len(fake) - 1)
+    if k < 1:
+        return math.nan, math.nan
+    return covered(fake, real, radii(real)), covered(real, fake, radii(fake))
+
+
 def score(judge: DomainClassifier, class_names: Sequence[str], fake_images: torch.Tensor,
-          fake_labels: torch.Tensor, real_test: InMemoryImages, real_train: InMemoryImages | None = None,
+          fake_labels: torch.Tensor, real_ref: InMemoryImages, real_other: InMemoryImages | None = None,
           n_per_class: int | None = None) -> dict:
-    """Every metric of generated images (with the labels they were conditioned on) against real ones."""
+    """Every metric of generated images (with the labels they were conditioned on) against the real
+    images ``real_ref``; with ``real_other``, also the real-vs-real floor (``real_other`` against
+    ``real_ref`` at the same sample size: what a perfect generator would score)."""
     num_classes = len(class_names)
     n = n_per_class or int(torch.bincount(fake_labels, minlength=num_classes).max())
-    test_idx = balanced_subset(real_test.labels, n, num_classes)
-    real_feats, _ = judge_images(judge, real_test.images[test_idx])
-    real_labels = real_test.labels[test_idx]
+    ref_idx = balanced_subset(real_ref.labels, n, num_classes)
+    real_feats, _ = judge_images(judge, real_ref.images[ref_idx])
+    real_labels = real_ref.labels[ref_idx]
     fake_feats, fake_preds = judge_images(judge, fake_images)
     correct = fake_preds == fake_labels.cpu()
     result = {
@@ -106,6 +159,7 @@ def score(judge: DomainClassifier, class_names: Sequence[str], fake_images: torc
         "per_class": {},
     }
     result["kid_mean"], result["kid_std"] = kernel_distance(real_feats, fake_feats)
+    result["precision"], result["recall"] = precision_recall(real_feats, fake_feats)
     for k, name in enumerate(class_names):
         mine, theirs = fake_labels.cpu() == k, real_labels == k
         entry = {"n": int(mine.sum()), "conditional_accuracy": correct[mine].float().mean().item()}
@@ -114,10 +168,12 @@ def score(judge: DomainClassifier, class_names: Sequence[str], fake_images: torc
         result["per_class"][name] = entry
     per_class_fid = [e["fid"] for e in result["per_class"].values() if "fid" in e]
     result["intra_class_fid_mean"] = sum(per_class_fid) / len(per_class_fid) if per_class_fid else math.nan
-    if real_train is not None:  # the floor: real vs real at the same sample size
-        train_idx = balanced_subset(real_train.labels, n, num_classes, seed=1)
-        train_feats, _ = judge_images(judge, real_train.images[train_idx])
-        result["fid_floor"] = frechet_distance(real_feats, train_feats)
+    if real_other is not None:  # the floor: real vs real at the same sample size
+        other_idx = balanced_subset(real_other.labels, n, num_classes, seed=1)
+        other_feats, _ = judge_images(judge, real_other.images[other_idx])
+        result["fid_floor"] = frechet_distance(real_feats, other_feats)
+        result["kid_floor"], _ = kernel_distance(real_feats, other_feats)
+        result["precision_floor"], result["recall_floor"] = precision_recall(real_feats, other_feats)
     return result
 
 
@@ -170,6 +226,7 @@ class GenerationMetrics(L.Callback):
         self.best_fid = math.inf
         self._validations = 0
         self._floor_logged = False
+        self._references: tuple[InMemoryImages, InMemoryImages] | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         hp = pl_module.hparams
@@ -193,10 +250,11 @@ class GenerationMetrics(L.Callback):
                                                 pl_module.device)
         finally:
             generator.train(was_training)
-        train_set = datamodule.train_set if not self._floor_logged else None
-        result = score(self.judge, hp.class_names, images, labels, datamodule.test_set.to("cpu"),
-                       train_set.to("cpu") if train_set is not None else None, self.n_per_class)
-        return result
+        if self._references is None:
+            self._references = reference_sets(datamodule, hp.num_classes)
+        real_ref, real_other = self._references
+        return score(self.judge, hp.class_names, images, labels, real_ref,
+                     real_other if not self._floor_logged else None, self.n_per_class)
 
     def _run(self, trainer, pl_module) -> None:
         if not self.enabled or trainer.sanity_checking:
@@ -205,7 +263,8 @@ class GenerationMetrics(L.Callback):
         fid = trainer.strategy.broadcast(result["fid"] if result else math.nan, src=0)
         if result is not None:
             values = {"metrics/conditional_accuracy": result["conditional_accuracy"], "metrics/fid": result["fid"],
-                      "metrics/kid": result["kid_mean"], "metrics/intra_class_fid": result["intra_class_fid_mean"]}
+                      "metrics/kid": result["kid_mean"], "metrics/intra_class_fid": result["intra_class_fid_mean"],
+                      "metrics/precision": result["precision"], "metrics/recall": result["recall"]}
             if "fid_floor" in result:
                 values["metrics/fid_floor"] = result["fid_floor"]
                 self._floor_logged = True
@@ -214,8 +273,9 @@ class GenerationMetrics(L.Callback):
             # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
             trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
             images_seen = trainer.fit_loop.epoch_loop._batches_that_stepped * trainer.datamodule.batch_size
-            log.info("After %d images: conditional accuracy %.3f, FID %.2f, KID %.4f", images_seen,
-                     result["conditional_accuracy"], result["fid"], result["kid_mean"])
+            log.info("After %d images: conditional accuracy %.3f, FID %.2f, KID %.4f, precision %.2f, recall %.2f",
+                     images_seen, result["conditional_accuracy"], result["fid"], result["kid_mean"],
+                     result["precision"], result["recall"])
             if self.on_result is not None:
                 self.on_result(images_seen, result)
         if self.save_best and self.dirpath is not None and fid < self.best_fid:
@@ -269,7 +329,10 @@ def format_table(result: dict) -> str:
                  f"(the classifier's own test accuracy: {result['classifier_test_accuracy']:.4f})")
     lines.append(f"FID {result['fid']:.2f}   (real-vs-real floor {result.get('fid_floor', math.nan):.2f}),"
                  f" KID {result['kid_mean']:.4f} +- {result['kid_std']:.4f}")
-    lines.append(f"mean intra-class FID {result['intra_class_fid_mean']:.2f}")
+    lines.append(f"precision {result['precision']:.3f}, recall {result['recall']:.3f}   (real vs real "
+                 f"{result.get('precision_floor', math.nan):.3f}, {result.get('recall_floor', math.nan):.3f})")
+    lines.append(f"mean intra-class FID {result['intra_class_fid_mean']:.2f}   (FID and KID against the real "
+                 f"{result.get('reference', 'test')} images)")
     if "classification_accuracy_score" in result:
         lines.append(f"classification accuracy score (trained on generated, tested on real) "
                      f"{result['classification_accuracy_score']:.4f}")
@@ -286,10 +349,11 @@ def main_evaluate(cfg) -> dict:
         raise UserError("pass exactly one of ckpt_path=<checkpoint> or gen_dir=<folder of <class>/*.png>")
     if cfg.n_per_class <= 0:
         raise UserError(f"n_per_class must be a positive integer, got {cfg.n_per_class}")
+    # The checkpoint first: a broken one is found before the data is decoded.
+    trained = load_generator(cfg.ckpt_path, device=cfg.device) if cfg.ckpt_path is not None else None
     datamodule = build_datamodule(cfg)
     judge, judge_accuracy = load_judge(cfg.classifier_path, datamodule.class_names, datamodule.image_shape)
-    if cfg.ckpt_path is not None:
-        trained = load_generator(cfg.ckpt_path, device=cfg.device)
+    if trained is not None:
         if trained.class_names != datamodule.class_names:
             raise UserError(f"the checkpoint's classes {trained.class_names} are not those of data "
                             f"({datamodule.class_names}); pass the data=... it was trained on")
@@ -299,8 +363,9 @@ def main_evaluate(cfg) -> dict:
     else:
         images, labels = load_image_folder(Path(cfg.gen_dir), datamodule.class_names, datamodule.image_shape)
         out = Path(cfg.gen_dir) / "metrics.json"
-    result = score(judge, datamodule.class_names, images, labels, datamodule.test_set, datamodule.train_set,
-                   cfg.n_per_class)
+    real_ref, real_other = reference_sets(datamodule, datamodule.num_classes)
+    result = score(judge, datamodule.class_names, images, labels, real_ref, real_other, cfg.n_per_class)
+    result["reference"] = getattr(datamodule, "metrics_reference", "test")
     result["classifier_test_accuracy"] = judge_accuracy
     result["source"] = str(cfg.ckpt_path or cfg.gen_dir)
     if cfg.cas:

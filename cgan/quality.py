@@ -55,10 +55,11 @@ def run(args) -> list[dict]:
         rows.append(row)
         print(f"{row['images']:>10,}{row['minutes']:>9.1f}{result['conditional_accuracy']:>10.3f}"
               f"{result['fid']:>10.2f}{result['kid_mean']:>10.4f}{result['intra_class_fid_mean']:>11.2f}"
+              f"{result['precision']:>7.2f}{result['recall']:>7.2f}"
               + (f"{result['fid_floor']:>9.2f}" if "fid_floor" in result else f"{'':>9}"), flush=True)
 
     scorer.on_result = collect
-    print(f"{'images':>10}{'minutes':>9}{'cond.acc':>10}{'FID':>10}{'KID':>10}{'intra FID':>11}{'floor':>9}")
+    print(f"{'images':>10}{'minutes':>9}{'cond.acc':>10}{'FID':>10}{'KID':>10}{'intra FID':>11}{'prec':>7}{'recall':>7}{'floor':>9}")
     trainer.fit(model, datamodule=datamodule)
     if not scorer.enabled:
         raise UserError(f"no classifier at {scorer.classifier_path}; make it with python -m cgan.judge "

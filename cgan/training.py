@@ -17,10 +17,12 @@ import lightning as L
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.fabric.plugins.environments import SLURMEnvironment
+from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 from cgan.callbacks import FlushLogsAfterCheckpoint
+from cgan.config import CONF_DIR
 from cgan.checkpoints import (
     AtomicCheckpointIO,
     check_resumable,
@@ -29,8 +31,14 @@ from cgan.checkpoints import (
     resolve_resume_path,
 )
 from cgan.errors import UserError
+from cgan.interrupts import GracefulStop
+from cgan.loggers import ResumableCSVLogger, resume_ids, save_ids, saved_ids
+from cgan.progress import ProgressLog, use_progress_bar
 
 log = logging.getLogger(__name__)
+
+# pip extras (pyproject.toml) that bring each optional logger's package.
+LOGGER_EXTRAS = {MLFlowLogger: "mlflow", WandbLogger: "wandb"}
 
 # Lightning warns that under manual optimization a step checkpoint holds the weights after that
 # step's update: exactly what resuming needs, so the warning is noise here.
@@ -70,8 +78,9 @@ def final_metrics(trainer: L.Trainer) -> dict[str, float]:
 
 
 class HParamsWithResults(L.Callback):
-    """At the end of training, writes the run's settings beside its final metrics to TensorBoard's HParams
-    tab, so one ``tensorboard --logdir outputs`` compares the runs of a sweep side by side."""
+    """At the end of training, writes the run's settings beside its final metrics (``hp/...``) to every
+    logger: TensorBoard's HParams tab, MLflow's params and metrics, W&B's config and summary, CSV's
+    hparams.yaml and metrics.csv. So a sweep's runs compare side by side in any of them."""
 
     def __init__(self, params: dict):
         self.params = params
@@ -81,6 +90,10 @@ class HParamsWithResults(L.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.log_hyperparams(self.params, metrics=metrics)
+            else:
+                logger.log_hyperparams(self.params)
+                if metrics:
+                    logger.log_metrics(metrics, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
 
 
 def sweepable_params(cfg: DictConfig) -> dict:
@@ -105,17 +118,27 @@ def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.Lightni
                         _recursive_=False)
 
 
-def build_loggers(cfg: DictConfig, purge_step: int | None = None) -> list:
-    """The configured loggers. ``purge_step``: TensorBoard drops what an interrupted run logged
-    after its last checkpoint, so a resumed run draws one continuous curve."""
+def build_loggers(cfg: DictConfig, purge_step: int | None = None, resumed_run_dir: Path | None = None) -> list:
+    """The configured loggers. When resuming: TensorBoard and CSV drop what an interrupted run logged
+    after its checkpoint (``purge_step``), so a resumed run draws one continuous curve, and MLflow / W&B
+    continue the runs they wrote in ``resumed_run_dir``."""
+    ids = saved_ids(resumed_run_dir) if resumed_run_dir is not None else {}
     loggers = []
     for entry in (cfg.get("logger") or {}).values():
         if not entry or "_target_" not in entry:
             continue
-        extra = {}
-        if purge_step is not None and issubclass(get_class(entry._target_), TensorBoardLogger):
+        target = entry._target_
+        cls = get_class(target) if target != "cgan.loggers.wandb_logger" else WandbLogger
+        extra = resume_ids(cls, ids)
+        if purge_step is not None and issubclass(cls, (TensorBoardLogger, ResumableCSVLogger)):
             extra["purge_step"] = purge_step
-        loggers.append(_instantiate(entry, "logger", **extra))
+        try:
+            loggers.append(_instantiate(entry, "logger", **extra))
+        except InstantiationException as err:
+            if isinstance(err.__cause__, ModuleNotFoundError):  # an optional extra that is not installed
+                raise UserError(f"logger {target.rsplit('.', 1)[-1]} needs a package that is not installed "
+                                f"({err.__cause__}); pip install -e '.[{LOGGER_EXTRAS.get(cls, 'loggers')}]'") from None
+            raise
     return loggers
 
 
@@ -125,10 +148,31 @@ def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
         log.info("trainer.sync_batchnorm is off on CPU (torch's SyncBatchNorm needs GPUs); each rank "
                  "normalises with its own batch statistics")
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"sync_batchnorm": False})
+    accumulate = trainer_cfg.get("accumulate_grad_batches", 1)
+    if accumulate != 1:
+        raise UserError(f"trainer.accumulate_grad_batches={accumulate} does not apply here: D and G step by hand "
+                        "(manual optimization), once per batch; raise data.batch_size instead")
+    console = cfg.get("console") or {}
+    try:
+        show_bar = use_progress_bar(console.get("progress", "auto"))
+    except ValueError as err:
+        raise UserError(str(err)) from None
     callbacks = [_instantiate(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
     callbacks += [HParamsWithResults(sweepable_params(cfg)), FlushLogsAfterCheckpoint()]
-    return _instantiate(trainer_cfg, "trainer", callbacks=callbacks, logger=loggers or False,
-                        plugins=[AtomicCheckpointIO()])
+    try:
+        callbacks.append(GracefulStop(requeue_signal=cfg.get("requeue_signal"),
+                                      checkpoint_dir=Path(cfg.paths.output_dir) / "checkpoints"))
+        if not show_bar:
+            callbacks.append(ProgressLog(console.get("interval_s", 30)))
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    plugins = [AtomicCheckpointIO()]
+    if SLURMEnvironment.detect():
+        # Lightning's SLURM environment gives ranks and nodes; saving and requeueing on SLURM's signal
+        # is GracefulStop's (requeue_signal), at a batch boundary, into last.ckpt.
+        plugins.append(SLURMEnvironment(auto_requeue=False))
+    return _instantiate(trainer_cfg, "trainer", callbacks=callbacks, logger=loggers or False, plugins=plugins,
+                        enable_progress_bar=show_bar and trainer_cfg.get("enable_progress_bar", True))
 
 
 def compose_train_config(overrides: list[str], run_dir: str | Path) -> DictConfig:
@@ -136,8 +180,6 @@ def compose_train_config(overrides: list[str], run_dir: str | Path) -> DictConfi
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
-
-    from cgan.cli import CONF_DIR
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose("train", overrides=[f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}", *overrides],
@@ -163,18 +205,24 @@ def train(cfg: DictConfig) -> TrainedRun:
     resume_from = resolve_resume_path(cfg.get("ckpt_path"), cfg.paths.output_dir)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
+    if cfg.get("num_threads"):
+        torch.set_num_threads(cfg.num_threads)
     if cfg.get("float32_matmul_precision"):
         torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
 
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
-    purge_step = None
+    purge_step = resumed_run_dir = None
     if resume_from is not None:
         ckpt = read_checkpoint(resume_from)
         check_resumable(ckpt, resume_from, dict(model.hparams))
         purge_step = logged_batches(ckpt) + 1
+        resumed_run_dir = resume_from.parent.parent if resume_from.parent.name == "checkpoints" else resume_from.parent
         log.info("Resuming from %s (global step %d)", resume_from, ckpt["global_step"])
-    trainer = build_trainer(cfg, build_loggers(cfg, purge_step))
+    loggers = build_loggers(cfg, purge_step, resumed_run_dir)
+    trainer = build_trainer(cfg, loggers)
+    if trainer.is_global_zero:
+        save_ids(Path(cfg.paths.output_dir), loggers)
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     if trainer.is_global_zero:
         log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,

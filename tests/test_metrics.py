@@ -23,7 +23,7 @@ def mnist_sample():
 @pytest.fixture(scope="session")
 def sample_judge(mnist_sample, tmp_path_factory):
     """A classifier trained briefly on the 4,000 bundled training digits, saved where configs look."""
-    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=2)
+    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=3)
     acc = accuracy(model, mnist_sample.test_set)
     data_dir = tmp_path_factory.mktemp("data")
     save_judge(model, data_dir / "judges" / "mnist.pt", mnist_sample.class_names, acc)
@@ -75,7 +75,7 @@ def test_training_logs_metrics_and_keeps_best_checkpoint(sample_judge, tmp_path)
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     _, _, data_dir = sample_judge
-    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.data_dir={data_dir}",
+    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.judge_dir={data_dir}/judges",
                                            "callbacks.generation_metrics.n_per_class=20"])
     train(cfg)
     events = EventAccumulator(str(tmp_path / "run"))
@@ -86,7 +86,7 @@ def test_training_logs_metrics_and_keeps_best_checkpoint(sample_judge, tmp_path)
 
 
 def test_training_without_classifier_says_so_once_and_runs(tmp_path, caplog):
-    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.data_dir={tmp_path}/nodata"])
+    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.judge_dir={tmp_path}/nojudges"])
     with caplog.at_level("WARNING"):
         run = train(cfg)
     assert run.trainer.global_step == 40
@@ -95,7 +95,8 @@ def test_training_without_classifier_says_so_once_and_runs(tmp_path, caplog):
 
 
 FIELDS = {"conditional_accuracy", "fid", "kid_mean", "kid_std", "fid_floor", "intra_class_fid_mean", "per_class",
-          "classifier_test_accuracy", "n_generated", "source"}
+          "classifier_test_accuracy", "n_generated", "source", "precision", "recall", "precision_floor",
+          "recall_floor", "reference"}
 
 
 def test_evaluate_a_checkpoint_and_a_folder_write_json(sample_judge, trained_run, tmp_path):
@@ -104,7 +105,7 @@ def test_evaluate_a_checkpoint_and_a_folder_write_json(sample_judge, trained_run
     _, _, data_dir = sample_judge
     run_dir, _, _ = trained_run
     ckpt = run_dir / "checkpoints" / "last.ckpt"
-    common = ["data.source=sample", f"paths.data_dir={data_dir}", "n_per_class=20"]
+    common = ["data.source=sample", f"paths.judge_dir={data_dir}/judges", "n_per_class=20"]
     code, stderr = run_cli(evaluate_main, f"ckpt_path={ckpt}", *common)
     assert code == 0, stderr
     result = json.loads((run_dir / "checkpoints" / "last_metrics.json").read_text())
@@ -131,3 +132,71 @@ def test_judge_refuses_an_unwritable_output_before_training(tmp_path, monkeypatc
     code, err = run_cli(judge_main, "data.source=sample", f"out_path={blocker / 'mnist.pt'}")
     assert code == 2
     assert f"cannot write the classifier to {blocker / 'mnist.pt'}" in err and "out_path=" in err
+
+
+def test_precision_and_recall_tell_off_manifold_from_collapsed():
+    from cgan.metrics import precision_recall
+
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(600, 8, generator=gen)
+    same_kind = torch.randn(600, 8, generator=gen)
+    precision, recall = precision_recall(real, same_kind)
+    assert precision > 0.8 and recall > 0.8
+    far_away = same_kind + 10.0  # nothing like the data
+    assert precision_recall(real, far_away) == (0.0, 0.0)
+    collapsed = real[:1].repeat(600, 1) + 0.01 * torch.randn(600, 8, generator=gen)  # one image, many times
+    precision, recall = precision_recall(real, collapsed)
+    assert precision > 0.9 and recall < 0.1
+
+
+def test_gestures_are_scored_against_halves_of_the_training_photos():
+    from types import SimpleNamespace
+
+    from cgan.data.base import InMemoryImages
+    from cgan.data.rps import RockPaperScissorsDataModule
+    from cgan.metrics import reference_sets
+
+    images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1).expand(40, 3, 4, 4).contiguous()
+    train_set = InMemoryImages(images, torch.arange(40) % 2)
+    test_set = InMemoryImages(images[:4] + 100, torch.tensor([0, 1, 0, 1]))
+    assert RockPaperScissorsDataModule.metrics_reference == "train"
+    gestures = SimpleNamespace(train_set=train_set, test_set=test_set, metrics_reference="train")
+    reference, other = reference_sets(gestures, 2)
+    ids = lambda data: set(data.images[:, 0, 0, 0].tolist())
+    assert ids(reference) | ids(other) == set(range(40)) and not ids(reference) & ids(other)
+    assert torch.bincount(reference.labels).tolist() == [10, 10]
+    digits = SimpleNamespace(train_set=train_set, test_set=test_set)  # default: the test split
+    reference, other = reference_sets(digits, 2)
+    assert reference is test_set and other is train_set
+
+
+def test_judge_augmentation_disturbs_within_range_and_repeats_with_the_seed():
+    from cgan.judge import augment_batch
+
+    images = torch.rand(16, 3, 32, 32) * 2 - 1
+    out = augment_batch(images, ["flip", "shift", "blur", "noise"], torch.Generator().manual_seed(3))
+    again = augment_batch(images, ["flip", "shift", "blur", "noise"], torch.Generator().manual_seed(3))
+    assert out.shape == images.shape and out.min() >= -1 and out.max() <= 1
+    assert torch.equal(out, again) and not torch.allclose(out, images)
+    flipped = augment_batch(images, ["flip"], torch.Generator().manual_seed(0))
+    per_image = [torch.equal(f, i) or torch.equal(f, i.flip(2)) for f, i in zip(flipped, images)]
+    assert all(per_image)
+
+
+def test_the_judge_check_flags_a_judge_with_distances_out_of_order():
+    from cgan.judge_check import ordering_problems
+
+    def table(**fids):
+        rows = {name: {"fid": fid, "recall": 0.9} for name, fid in fids.items()}
+        rows["one image per class"]["recall"] = 0.0
+        return rows
+
+    good = table(real=4, **{"noise 0.1": 8, "noise 0.3": 150, "blur 3x3": 30, "blur 5x5": 90,
+                            "one image per class": 600})
+    assert ordering_problems(good) == []
+    # The instrument the gesture issue warned about: a slight blur sixty times further than noise.
+    blur_hater = table(real=4, **{"noise 0.1": 4.5, "noise 0.3": 20, "blur 3x3": 269, "blur 5x5": 400,
+                                  "one image per class": 600})
+    problems = ordering_problems(blur_hater)
+    assert any("noise 0.1 (FID 4.5) is not clearly worse" in p for p in problems)
+    assert any("apart" in p for p in problems)

@@ -3,6 +3,7 @@
 import math
 
 import lightning as L
+import pytest
 import torch
 from conftest import TINY, compose_train
 from PIL import Image
@@ -81,18 +82,32 @@ def test_d_steps_per_g_step_skips_generator_steps(tmp_path):
     assert (int(d_steps), int(g_steps)) == (8, 4)  # 8 batches: D every batch, G every second
 
 
-def test_ema_moves_toward_the_live_weights_at_the_configured_rate(tmp_path):
-    cfg = compose_train(tmp_path, [*TINY, "model.ema_decay=0.9"])
+@pytest.mark.parametrize("warmup, expected_decay", [(False, 0.9), (True, 0.1)])  # warm-up: (1 + 0) / (10 + 0)
+def test_ema_moves_toward_the_live_weights_at_the_configured_rate(tmp_path, warmup, expected_decay):
+    cfg = compose_train(tmp_path, [*TINY, "model.ema_decay=0.9", f"model.ema_warmup={str(warmup).lower()}"])
     model = build_model(cfg, build_datamodule(cfg))
     before = [p.clone() for p in model.generator_ema.parameters()]
     with torch.no_grad():
         for p in model.generator.parameters():
             p.add_(1.0)
     live = [p.clone() for p in model.generator.parameters()]
-    model.update_ema()
+    model.update_ema()  # the first G update: no trainer yet, global step 0
     for ema, old, new in zip(model.generator_ema.parameters(), before, live):
-        assert torch.allclose(ema, 0.9 * old + 0.1 * new, atol=1e-6)
+        assert torch.allclose(ema, expected_decay * old + (1 - expected_decay) * new, atol=1e-6)
     assert model.sampling_generator is model.generator_ema
+
+
+def test_ema_warmup_ramps_the_decay_up_to_the_configured_value(tmp_path):
+    from types import SimpleNamespace
+
+    cfg = compose_train(tmp_path, [*TINY, "model.ema_decay=0.999"])
+    model = build_model(cfg, build_datamodule(cfg))
+    decays = []
+    for g_updates in (0, 10, 100, 1000, 10_000):
+        model._trainer = SimpleNamespace(global_step=2 * g_updates)  # a D and a G step per batch
+        decays.append(model.ema_decay_now())
+    model._trainer = None
+    assert decays == pytest.approx([0.1, 11 / 20, 101 / 110, 1001 / 1010, 0.999])
 
 
 def test_ema_generator_is_saved_and_sampled(tmp_path):

@@ -1,0 +1,178 @@
+"""The tools people already run beside TensorBoard: CSV and MLflow loggers, parallel and SLURM sweeps,
+debug presets, and the generator exported as one file."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import CONF_DIR, ROOT, TINY, compose_train, run_cli, run_script
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from cgan.cli import export_main
+from cgan.training import train
+
+SHORT = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["callbacks.generation_metrics=null"]
+
+
+def csv_rows(run_dir: Path) -> list[dict]:
+    with open(run_dir / "csv" / "metrics.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_csv_logger_writes_losses_and_a_resumed_run_appends(tmp_path):
+    run_dir = tmp_path / "run"
+    overrides = [*SHORT, "logger=csv", "callbacks.model_checkpoint.every_n_train_steps=20"]
+    train(compose_train(run_dir, [*overrides, "trainer.max_steps=30"]))  # 15 batches, checkpoint at 10
+    logged = [int(r["step"]) for r in csv_rows(run_dir) if r.get("train/d_loss_step")]
+    assert logged == list(range(1, 15, 2)) and (run_dir / "csv" / "hparams.yaml").is_file()
+    assert sorted(p.name for p in (run_dir / "grids").iterdir())  # pictures: PNG files, not CSV
+
+    train(compose_train(run_dir, [*overrides, "trainer.max_steps=40", "ckpt_path=last"]))
+    steps = [int(r["step"]) for r in csv_rows(run_dir) if r.get("train/d_loss_step")]
+    assert steps == list(range(1, 20, 2))  # the rows before the checkpoint kept, none twice
+
+
+def test_mlflow_logger_gets_losses_grids_and_one_run_across_a_resume(tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    run_dir, store = tmp_path / "run", tmp_path / "mlflow"
+    overrides = [*SHORT, "logger=mlflow", f"paths.mlflow_dir={store}",
+                 "callbacks.model_checkpoint.every_n_train_steps=20"]
+    train(compose_train(run_dir, [*overrides, "trainer.max_steps=30"]))
+    run_id = json.loads((run_dir / "loggers.json").read_text())["mlflow"]
+    train(compose_train(run_dir, [*overrides, "trainer.max_steps=40", "ckpt_path=last"]))
+    assert json.loads((run_dir / "loggers.json").read_text())["mlflow"] == run_id
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{store}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("cgan").experiment_id])
+    assert [r.info.run_id for r in runs] == [run_id]  # the resume continued it
+    history = client.get_metric_history(run_id, "train/d_loss_step")
+    assert sorted({m.step for m in history}) == list(range(1, 20, 2))
+    assert runs[0].data.params["model/loss"] == "bce"  # the settings, flattened
+    artifacts = [a.path for a in client.list_artifacts(run_id)]
+    assert "images" in artifacts or any("samples_per_class" in a for a in artifacts), artifacts
+
+
+def test_a_missing_logger_package_is_one_sentence(tmp_path, monkeypatch):
+    import lightning.pytorch.loggers.mlflow as lightning_mlflow
+
+    monkeypatch.setattr(lightning_mlflow, "_MLFLOW_AVAILABLE", False)
+    from cgan.cli import train_main
+
+    code, stderr = run_cli(train_main, "data.source=sample", "logger=mlflow", f"hydra.run.dir={tmp_path}/run")
+    assert code == 2 and "pip install -e '.[mlflow]'" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("preset", ["fast_dev_run", "overfit", "profiler", "anomaly"])
+def test_debug_presets_compose(tmp_path, preset):
+    cfg = compose_train(tmp_path, [f"debug={preset}"])
+    assert cfg.trainer.get({"fast_dev_run": "fast_dev_run", "overfit": "overfit_batches",
+                            "profiler": "profiler", "anomaly": "detect_anomaly"}[preset])
+
+
+def test_fast_dev_run_finishes_without_writing_into_outputs(tmp_path):
+    before = set((ROOT / "outputs").rglob("*"))
+    result = run_script("train.py", "debug=fast_dev_run", "data.source=sample", timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert set((ROOT / "outputs").rglob("*")) == before
+
+
+def test_profiler_preset_writes_its_report(tmp_path):
+    run_dir = tmp_path / "run"
+    train(compose_train(run_dir, [*SHORT, "debug=profiler", "trainer.max_steps=10"]))
+    report = next(run_dir.glob("*profile*.txt"))
+    assert "run_training_batch" in report.read_text()
+
+
+def test_joblib_launcher_runs_two_jobs(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    result = run_script("train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "num_threads=1",
+                        "seed=1,2", f"hydra.sweep.dir={tmp_path}", *SHORT, "trainer.max_steps=10", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for job in ("0", "1"):
+        assert (tmp_path / job / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_slurm_launcher_config_composes():
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=["hydra/launcher=slurm_gpu", "trainer=gpu"], return_hydra_config=True)
+    GlobalHydra.instance().clear()
+    launcher = cfg.hydra.launcher
+    assert "SlurmLauncher" in launcher._target_ and launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1
+
+
+# -- export ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=["mlp", "mlp_ema", "dcgan", "dcgan_ema"])
+def checkpoint(request, tmp_path_factory):
+    extra = {"mlp": [], "mlp_ema": ["model.ema_decay=0.9"],
+             "dcgan": ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8"],
+             "dcgan_ema": ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8",
+                           "model.ema_decay=0.9"]}[request.param]
+    run_dir = tmp_path_factory.mktemp(request.param)
+    train(compose_train(run_dir, [*SHORT, "trainer.max_steps=4", "callbacks.class_grid.every_n_batches=0", *extra]))
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def fixed_inputs(latent_dim: int, batch: int):
+    gen = torch.Generator().manual_seed(1)
+    return torch.randn(batch, latent_dim, generator=gen), torch.arange(batch) % 10
+
+
+def test_torchscript_export_draws_what_the_checkpoint_draws(checkpoint, tmp_path):
+    from cgan.sampling import load_generator
+
+    out = tmp_path / "g.pt"
+    code, stderr = run_cli(export_main, f"ckpt_path={checkpoint}", "format=torchscript", f"out={out}")
+    assert code == 0, stderr
+    extra = {"cgan.json": ""}
+    loaded = torch.jit.load(str(out), _extra_files=extra)
+    meta = json.loads(extra["cgan.json"])
+    assert meta["class_names"] == [str(i) for i in range(10)] and meta["inputs"] == ["noise", "labels"]
+    trained = load_generator(checkpoint)
+    for batch in (1, 7):  # any batch size
+        z, labels = fixed_inputs(meta["latent_dim"], batch)
+        with torch.no_grad():
+            assert torch.allclose(loaded(z, labels), trained.net(z, labels), atol=1e-5)
+
+
+def test_onnx_export_runs_in_onnxruntime_like_the_checkpoint(checkpoint, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    from cgan.sampling import load_generator
+
+    out = tmp_path / "g.onnx"
+    code, stderr = run_cli(export_main, f"ckpt_path={checkpoint}", "format=onnx", f"out={out}")
+    assert code == 0, stderr
+    meta = {p.key: json.loads(p.value) for p in onnx.load(str(out)).metadata_props}
+    session = ort.InferenceSession(str(out))
+    trained = load_generator(checkpoint)
+    for batch in (1, 7):
+        z, labels = fixed_inputs(meta["latent_dim"], batch)
+        images = session.run(["images"], {"noise": z.numpy(), "labels": labels.numpy()})[0]
+        with torch.no_grad():
+            assert torch.allclose(torch.from_numpy(images), trained.net(z, labels), atol=1e-4)
+
+
+def test_a_wrong_export_format_is_one_sentence(trained_run, tmp_path):
+    run_dir, _, _ = trained_run
+    code, stderr = run_cli(export_main, f"ckpt_path={run_dir}/checkpoints/last.ckpt", "format=tflite")
+    assert code == 2 and "format='tflite' is not one of torchscript, onnx" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_the_exported_file_needs_nothing_of_this_package(checkpoint, tmp_path):
+    """README's ten lines, run in a fresh interpreter that cannot import cgan."""
+    out = tmp_path / "g.pt"
+    assert run_cli(export_main, f"ckpt_path={checkpoint}", f"out={out}")[0] == 0
+    script = (ROOT / "README.md").read_text().split("<!-- export-example -->")[1].split("```python")[1].split("```")[0]
+    script = script.replace("generator.pt", str(out))
+    done = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.modules['cgan'] = None\n" + script],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "seven.png").is_file()
