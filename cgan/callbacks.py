@@ -28,7 +28,7 @@ def logged_step(trainer: L.Trainer) -> int:
     return trainer.fit_loop.epoch_loop._batches_that_stepped
 
 
-def parse_interval(value: str | float | int | timedelta | None) -> timedelta | None:
+def parse_interval(value: str | float | timedelta | None) -> timedelta | None:
     """``"00:10:00"`` (HH:MM:SS), ``"1:00:00:00"`` (DD:HH:MM:SS, as Trainer's max_time), seconds, or None."""
     if value is None or isinstance(value, timedelta):
         return value

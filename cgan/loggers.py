@@ -109,8 +109,7 @@ def save_ids(run_dir: Path, loggers: list[Logger]) -> None:
         if isinstance(logger, MLFlowLogger):
             ids["mlflow"] = logger.run_id
         elif isinstance(logger, WandbLogger):
-            logger.experiment  # creates the run (offline too), which gives it its id
-            ids["wandb"] = logger.version
+            ids["wandb"] = logger.experiment.id  # creating the run (offline too) gives it its id
     if ids:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
         (Path(run_dir) / IDS_FILE).write_text(json.dumps(ids, indent=2))

@@ -22,7 +22,6 @@ from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger, WandbLogg
 from omegaconf import DictConfig, OmegaConf
 
 from cgan.callbacks import FlushLogsAfterCheckpoint
-from cgan.config import CONF_DIR
 from cgan.checkpoints import (
     AtomicCheckpointIO,
     check_resumable,
@@ -30,6 +29,7 @@ from cgan.checkpoints import (
     read_checkpoint,
     resolve_resume_path,
 )
+from cgan.config import CONF_DIR
 from cgan.errors import UserError
 from cgan.interrupts import GracefulStop
 from cgan.loggers import ResumableCSVLogger, resume_ids, save_ids, saved_ids
