@@ -20,7 +20,14 @@ from torchvision.transforms.functional import gaussian_blur
 from cgan.data.base import InMemoryImages, to_unit_range
 from cgan.errors import UserError
 from cgan.judge import DomainClassifier, accuracy, fit_classifier, save_judge
-from cgan.metrics import balanced_subset, frechet_distance, judge_images, kernel_distance, precision_recall
+from cgan.metrics import (
+    balanced_subset,
+    frechet_distance,
+    judge_images,
+    kernel_distance,
+    precision_recall,
+    split_halves,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +94,6 @@ def format_disturbances(table: dict[str, dict]) -> str:
 def main_judge(cfg) -> Path:
     """Train the judge of ``cfg.data``, save it to ``cfg.out_path``, log its test accuracy and its
     disturbance table (warning about any distance out of order)."""
-    from cgan.metrics import split_halves
     from cgan.training import build_datamodule
 
     out = Path(cfg.out_path)
