@@ -7,6 +7,7 @@ line here and hands over a composed config.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from cgan.config import CONF_DIR, check_no_missing_values
 from cgan.errors import UserError
@@ -70,11 +71,30 @@ def resume_command(run_dir: str) -> str:
     return shlex.join([*program, *overrides, f"hydra.run.dir={run_dir}", "ckpt_path=last"])
 
 
+def share_cores_between_parallel_jobs(cfg: DictConfig) -> None:
+    """Under hydra/launcher=joblib, n_jobs trainings run at once on this machine: unless num_threads is
+    set, each gets its share of the cores (one thread when jobs >= cores). Small nets scale poorly across
+    threads, and N jobs that each spread over every core mostly wait on one another."""
+    hydra_cfg = HydraConfig.get()
+    if cfg.get("num_threads") is not None or hydra_cfg.mode != RunMode.MULTIRUN:
+        return
+    if "joblib" not in str(hydra_cfg.launcher.get("_target_", "")):
+        return
+    cores = os.cpu_count() or 1
+    n_jobs = hydra_cfg.launcher.get("n_jobs") or -1
+    parallel = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 all cores, -2 all but one
+    with open_dict(cfg):
+        cfg.num_threads = max(1, cores // parallel)
+    log.info("hydra/launcher=joblib with %d jobs at once on %d cores: num_threads=%d per job", parallel, cores,
+             cfg.num_threads)
+
+
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 def train_main(cfg: DictConfig) -> float | None:
     from cgan.training import train  # imported late so `--help` / `--cfg job` stay fast
 
     quiet_lightning_console()
+    share_cores_between_parallel_jobs(cfg)
     try:
         run = report_user_errors(train, cfg)
     except TrainingInterrupted as stop:

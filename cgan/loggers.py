@@ -16,8 +16,10 @@ import os
 from pathlib import Path
 
 import torch
+from lightning.fabric.utilities.logger import _convert_params, _flatten_dict
 from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger, TensorBoardLogger, WandbLogger
 from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.utilities import rank_zero_only
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +82,43 @@ class ResumableCSVLogger(CSVLogger):
         return [dict(row, step=int(row["step"])) for row in rows if row.get("step", 0) < self._purge_step]
 
 
+class ResumableMLFlowLogger(MLFlowLogger):
+    """Lightning's MLFlowLogger, except that a resumed run may change settings (``trainer.max_steps``
+    raised to train longer is the usual case). MLflow keeps a run's params immutable and refuses a new
+    value; here the first value stays and each change is noted in the run's tag ``resumed_changes``."""
+
+    @rank_zero_only
+    def log_hyperparams(self, params) -> None:
+        logged = self.experiment.get_run(self.run_id).data.params
+        if not logged:
+            return super().log_hyperparams(params)
+        flat = {k: str(v)[:250] for k, v in _flatten_dict(_convert_params(params)).items()}
+        changes = [f"{k}: {logged[k]} -> {v}" for k, v in flat.items() if k in logged and logged[k] != v]
+        new = {k: v for k, v in flat.items() if k not in logged}
+        if new:
+            super().log_hyperparams(new)
+        if changes:
+            before = self.experiment.get_run(self.run_id).data.tags.get("resumed_changes")
+            note = "; ".join(changes) if not before else f"{before}; " + "; ".join(changes)
+            self.experiment.set_tag(self.run_id, "resumed_changes", note[:5000])
+            log.info("MLflow run %s keeps its first params; changed on resume (tag resumed_changes): %s",
+                     self.run_id, "; ".join(changes))
+
+
 def wandb_logger(offline: bool | None = None, **kwargs) -> WandbLogger:
     """Lightning's WandbLogger, offline when no W&B API key is set (``offline=null``): the run is
     written under ``save_dir/wandb`` and ``wandb sync <that folder>`` uploads it later."""
     if offline is None:
         offline = not os.environ.get("WANDB_API_KEY") and os.environ.get("WANDB_MODE") != "online"
     return WandbLogger(offline=offline, **kwargs)
+
+
+def finish_runs(loggers: list[Logger], failed: bool) -> None:
+    """End this process's W&B run. Lightning leaves it open, and the next WandbLogger in the same process
+    (the next job of a multirun) would silently log into it instead of starting its own run."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger._experiment.finish(exit_code=1 if failed else 0)
 
 
 def saved_ids(run_dir: Path) -> dict:

@@ -32,7 +32,7 @@ from cgan.checkpoints import (
 from cgan.config import CONF_DIR
 from cgan.errors import UserError
 from cgan.interrupts import GracefulStop
-from cgan.loggers import ResumableCSVLogger, resume_ids, save_ids, saved_ids
+from cgan.loggers import ResumableCSVLogger, finish_runs, resume_ids, save_ids, saved_ids
 from cgan.progress import ProgressLog, use_progress_bar
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,9 @@ def build_loggers(cfg: DictConfig, purge_step: int | None = None, resumed_run_di
             loggers.append(_instantiate(entry, "logger", **extra))
         except InstantiationException as err:
             if isinstance(err.__cause__, ModuleNotFoundError):  # an optional extra that is not installed
+                extra_name = next((name for base, name in LOGGER_EXTRAS.items() if issubclass(cls, base)), "loggers")
                 raise UserError(f"logger {target.rsplit('.', 1)[-1]} needs a package that is not installed "
-                                f"({err.__cause__}); pip install -e '.[{LOGGER_EXTRAS.get(cls, 'loggers')}]'") from None
+                                f"({err.__cause__}); pip install -e '.[{extra_name}]'") from None
             raise
     return loggers
 
@@ -223,7 +224,12 @@ def train(cfg: DictConfig) -> TrainedRun:
     trainer = build_trainer(cfg, loggers)
     if trainer.is_global_zero:
         save_ids(Path(cfg.paths.output_dir), loggers)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+    except BaseException:
+        finish_runs(loggers, failed=True)
+        raise
+    finish_runs(loggers, failed=False)
     if trainer.is_global_zero:
         log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
                  trainer.fit_loop.epoch_loop._batches_that_stepped, Path(cfg.paths.output_dir))

@@ -3,6 +3,7 @@ debug presets, and the generator exported as one file."""
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
 from cgan.cli import export_main
+from cgan.sweep_bench import images_trained
 from cgan.training import train
 
 SHORT = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["callbacks.generation_metrics=null"]
@@ -53,8 +55,42 @@ def test_mlflow_logger_gets_losses_grids_and_one_run_across_a_resume(tmp_path):
     history = client.get_metric_history(run_id, "train/d_loss_step")
     assert sorted({m.step for m in history}) == list(range(1, 20, 2))
     assert runs[0].data.params["model/loss"] == "bce"  # the settings, flattened
+    # MLflow params never change: the first value stays, the resume's change is noted
+    assert runs[0].data.params["trainer/max_steps"] == "30"
+    assert "trainer/max_steps: 30 -> 40" in runs[0].data.tags["resumed_changes"]
     artifacts = [a.path for a in client.list_artifacts(run_id)]
     assert "images" in artifacts or any("samples_per_class" in a for a in artifacts), artifacts
+
+
+def test_wandb_logger_runs_offline_without_a_key_and_a_resume_keeps_its_run(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    for var in ("WANDB_API_KEY", "WANDB_MODE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    run_dir = tmp_path / "run"
+    overrides = [*SHORT, "logger=wandb", "callbacks.model_checkpoint.every_n_train_steps=20"]
+    train(compose_train(run_dir, [*overrides, "trainer.max_steps=30"]))
+    run_id = json.loads((run_dir / "loggers.json").read_text())["wandb"]
+    train(compose_train(run_dir, [*overrides, "trainer.max_steps=40", "ckpt_path=last"]))
+
+    parts = sorted((run_dir / "wandb").glob("offline-run-*"))  # `wandb sync` uploads both into one run
+    assert len(parts) == 2 and all(p.name.endswith(f"-{run_id}") for p in parts), parts
+    assert all((p / f"run-{run_id}.wandb").stat().st_size > 0 for p in parts)
+    media = parts[0] / "files" / "media" / "images"
+    assert list((media / "samples").glob("per_class_*.png")) and list((media / "data").glob("real_per_class_*.png"))
+
+
+def test_each_multirun_job_gets_its_own_wandb_run(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    for var in ("WANDB_API_KEY", "WANDB_MODE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    ids = []
+    for seed in (1, 2):  # the default launcher runs a sweep's jobs one after another in one process
+        run_dir = tmp_path / f"run{seed}"
+        train(compose_train(run_dir, [*SHORT, "logger=wandb", "trainer.max_steps=4", f"seed={seed}"]))
+        ids.append(json.loads((run_dir / "loggers.json").read_text())["wandb"])
+    assert ids[0] != ids[1]
 
 
 def test_a_missing_logger_package_is_one_sentence(tmp_path, monkeypatch):
@@ -90,11 +126,14 @@ def test_profiler_preset_writes_its_report(tmp_path):
 
 def test_joblib_launcher_runs_two_jobs(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    result = run_script("train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "num_threads=1",
+    result = run_script("train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                         "seed=1,2", f"hydra.sweep.dir={tmp_path}", *SHORT, "trainer.max_steps=10", timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
+    threads = max(1, (os.cpu_count() or 1) // 2)  # each job its share of the cores, unasked
     for job in ("0", "1"):
         assert (tmp_path / job / "checkpoints" / "last.ckpt").is_file()
+        assert f"num_threads={threads} per job" in (tmp_path / job / "train.log").read_text()
+    assert images_trained(tmp_path) == 2 * 5 * 16  # what cgan.sweep_bench counts: jobs x batches x batch size
 
 
 def test_slurm_launcher_config_composes():
