@@ -75,13 +75,13 @@ def share_cores_between_parallel_jobs(cfg: DictConfig) -> None:
     """Under hydra/launcher=joblib, n_jobs trainings run at once on this machine: unless num_threads is
     set, each gets its share of the cores (one thread when jobs >= cores). Small nets scale poorly across
     threads, and N jobs that each spread over every core mostly wait on one another."""
-    hydra_cfg = HydraConfig.get()
-    if cfg.get("num_threads") is not None or hydra_cfg.mode != RunMode.MULTIRUN:
+    if cfg.get("num_threads") is not None or not in_multirun():
         return
-    if "joblib" not in str(hydra_cfg.launcher.get("_target_", "")):
+    launcher = HydraConfig.get().launcher
+    if "joblib" not in str(launcher.get("_target_", "")):
         return
     cores = os.cpu_count() or 1
-    n_jobs = hydra_cfg.launcher.get("n_jobs") or -1
+    n_jobs = launcher.get("n_jobs") or -1
     parallel = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 all cores, -2 all but one
     with open_dict(cfg):
         cfg.num_threads = max(1, cores // parallel)

@@ -224,12 +224,12 @@ def train(cfg: DictConfig) -> TrainedRun:
     trainer = build_trainer(cfg, loggers)
     if trainer.is_global_zero:
         save_ids(Path(cfg.paths.output_dir), loggers)
+    failed = True
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
-    except BaseException:
-        finish_runs(loggers, failed=True)
-        raise
-    finish_runs(loggers, failed=False)
+        failed = False
+    finally:
+        finish_runs(loggers, failed)  # also on an interrupt or error: the next job must not reuse the W&B run
     if trainer.is_global_zero:
         log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
                  trainer.fit_loop.epoch_loop._batches_that_stepped, Path(cfg.paths.output_dir))
