@@ -1,9 +1,9 @@
-"""Train a conditional GAN: ``python train.py [group=choice ...] [key=value ...]``.
+"""Train a conditional GAN: ``python train.py [group=choice ...] [key=value ...]`` (the same as ``cgan-train``).
 
 See README.md and conf/train.yaml; ``python train.py --help`` lists the config groups.
 """
 
-from cgan.cli import train_main
+from cgan.cli.train import main
 
 if __name__ == "__main__":
-    train_main()
+    main()

@@ -1,9 +1,13 @@
-"""Where the Hydra config tree lives, and the checks a composed config gets before anything runs."""
+"""Where the Hydra config tree lives, the checks a composed config gets before anything runs, and
+turning its ``_target_`` nodes into objects with user mistakes explained."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from cgan.errors import UserError
@@ -28,3 +32,16 @@ def check_no_missing_values(cfg: DictConfig) -> None:
     names = ", ".join(missing)
     raise UserError(f"{names} must be set ({'it has' if len(missing) == 1 else 'they have'} no default); "
                     f"add it to the command line, e.g. {examples}")
+
+
+def instantiate_or_explain(cfg: DictConfig, what: str, **kwargs) -> Any:
+    """hydra's instantiate, with the user's own mistakes (bad values) reported as one sentence."""
+    try:
+        return instantiate(cfg, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, UserError):
+            raise cause from None
+        if isinstance(cause, (ValueError, TypeError)):
+            raise UserError(f"bad {what} config: {cause}") from err
+        raise

@@ -1,6 +1,6 @@
-"""``python -m cgan.evaluate ckpt_path=<ckpt>`` or ``gen_dir=<folder>``: score a generator (see cgan.metrics)."""
+"""The old ``python -m cgan.evaluate`` form, kept working: the command is now ``cgan-evaluate`` (:mod:`cgan.cli.evaluate`)."""
 
-from cgan.cli import evaluate_main
+from cgan.cli.evaluate import main
 
 if __name__ == "__main__":
-    evaluate_main()
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
@@ -13,9 +14,12 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF_DIR = str(ROOT / "conf")
+# Real MNIST and the gesture photos, when the checkout has ../shared beside it; tests that need them skip otherwise.
+REAL_DATA_DIR = Path(os.environ.get("CGAN_TEST_DATA_DIR", ROOT.parent / "shared" / "data"))
 
 # A run small enough for 2 CPU cores: real digits from the bundled sample, tiny batches.
 TINY = [
@@ -31,6 +35,43 @@ TINY = [
     "callbacks.model_checkpoint.every_n_train_steps=20",
     "print_config=false",
 ]
+
+
+CLASSES = ["paper", "rock", "scissors"]
+
+
+def make_folder(root, per_class=6, classes=CLASSES):
+    """Class folders of mixed sizes and modes (RGBA / L / RGB PNG and JPEG), each class its own colour."""
+    rng = np.random.default_rng(0)
+    modes = [("RGBA", "png"), ("L", "png"), ("RGB", "jpg"), ("RGB", "png")]
+    for k, name in enumerate(classes):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            mode, ext = modes[i % len(modes)]
+            w, h = [(40, 40), (50, 36), (30, 44)][i % 3]
+            pixels = rng.integers(0, 60, (h, w, 3), dtype=np.uint8)
+            pixels[..., k] += 150  # class k is tinted in channel k
+            img = Image.fromarray(pixels, "RGB").convert(mode)
+            img.save(root / name / f"{i:03d}.{ext}")
+    return root
+
+TINY_DCGAN = [
+    "model=dcgan", "data=image_folder", "data.image_size=32", "data.batch_size=4", "data.val_fraction=0.2",
+    "model.generator.base_width=8", "model.discriminator.base_width=8",
+    "trainer.max_steps=8", "trainer.log_every_n_steps=1", "trainer.limit_val_batches=1",
+    "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "print_config=false",
+]
+
+
+@pytest.fixture(scope="session")
+def gesture_checkpoint(tmp_path_factory) -> Path:
+    """last.ckpt of a tiny DCGAN trained a few batches on a made 3-class folder (paper, rock, scissors)."""
+    from cgan.training import train
+
+    root = make_folder(tmp_path_factory.mktemp("gestures") / "photos")
+    run_dir = tmp_path_factory.mktemp("gesture_run")
+    train(compose_train(run_dir, [*TINY_DCGAN, f"data.root={root}", f"paths.cache_dir={run_dir}/cache"]))
+    return run_dir / "checkpoints" / "last.ckpt"
 
 
 def compose_train(run_dir: Path, overrides: list[str] = ()):
@@ -85,7 +126,7 @@ def trained_run(tmp_path_factory):
 
 
 def run_cli(main, *args: str) -> tuple[int, str]:
-    """Run a Hydra entry point (cgan.cli.train_main / sample_main) in this process, as the command line
+    """Run a Hydra entry point (cgan.cli.train.main, cgan.cli.sample.main, ...) in this process, as the command line
     would; returns (exit code, stderr). Saves the interpreter start-up of a subprocess per case."""
     import contextlib
     import io

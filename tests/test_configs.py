@@ -22,7 +22,7 @@ def test_every_group_choice_composes(tmp_path, group, choice):
 
 def test_default_experiment_is_mlp_cgan_on_mnist_on_cpu(tmp_path):
     cfg = compose_train(tmp_path)
-    assert cfg.model._target_ == "cgan.gan.ConditionalGAN"
+    assert cfg.model._target_ == "cgan.model.ConditionalGAN"
     assert cfg.model.generator._target_ == "cgan.nets.MLPGenerator"
     assert cfg.data._target_ == "cgan.data.MNISTDataModule"
     assert cfg.trainer.accelerator == "cpu"

@@ -5,6 +5,7 @@ after ``setup()``; batches are (images in [-1, 1], int64 labels).
 """
 
 from cgan.data.base import ConditionalImageDataModule, InMemoryImages
+from cgan.data.build import build_datamodule
 from cgan.data.folder import ImageFolderDataModule
 from cgan.data.mnist import MNISTDataModule
 from cgan.data.rps import RockPaperScissorsDataModule
@@ -15,4 +16,5 @@ __all__ = [
     "InMemoryImages",
     "MNISTDataModule",
     "RockPaperScissorsDataModule",
+    "build_datamodule",
 ]

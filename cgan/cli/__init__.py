@@ -1,0 +1,11 @@
+"""The commands: one small module each (``@hydra.main``, config -> one library call, nothing else).
+
+    train.py     cgan-train     (python train.py)
+    sample.py    cgan-sample    (python sample.py)
+    evaluate.py  cgan-evaluate
+    judge.py     cgan-judge
+    export.py    cgan-export
+    app.py       cgan-app
+
+Every one runs as ``python -m cgan.cli.<name>`` too. ``common.py`` holds what they share.
+"""

@@ -1,0 +1,75 @@
+"""``cgan-train`` / ``python train.py``: train a conditional GAN as conf/train.yaml and the overrides say."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from cgan.cli.common import in_multirun, quiet_lightning_console, report_user_errors
+from cgan.config import CONF_DIR
+
+log = logging.getLogger(__name__)
+
+
+def resume_command(run_dir: str) -> str:
+    """``python train.py <this run's overrides> hydra.run.dir=<run dir> ckpt_path=last``."""
+    overrides = []
+    if HydraConfig.initialized():
+        overrides = [o for o in HydraConfig.get().overrides.task
+                     if not o.startswith(("ckpt_path=", "hydra.run.dir=", "+ckpt_path="))]
+    script = Path(sys.argv[0])
+    if script.is_absolute() and script.is_relative_to(Path.cwd()):
+        script = script.relative_to(Path.cwd())
+    program = ["python", str(script)] if script.suffix == ".py" else [script.name]
+    return shlex.join([*program, *overrides, f"hydra.run.dir={run_dir}", "ckpt_path=last"])
+
+
+def share_cores_between_parallel_jobs(cfg: DictConfig) -> None:
+    """Under hydra/launcher=joblib, n_jobs trainings run at once on this machine: unless num_threads is
+    set, each gets its share of the cores (one thread when jobs >= cores). Small nets scale poorly across
+    threads, and N jobs that each spread over every core mostly wait on one another."""
+    if cfg.get("num_threads") is not None or not in_multirun():
+        return
+    launcher = HydraConfig.get().launcher
+    if "joblib" not in str(launcher.get("_target_", "")):
+        return
+    cores = os.cpu_count() or 1
+    n_jobs = launcher.get("n_jobs") or -1
+    parallel = n_jobs if n_jobs > 0 else max(1, cores + 1 + n_jobs)  # joblib: -1 all cores, -2 all but one
+    with open_dict(cfg):
+        cfg.num_threads = max(1, cores // parallel)
+    log.info("hydra/launcher=joblib with %d jobs at once on %d cores: num_threads=%d per job", parallel, cores,
+             cfg.num_threads)
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    # Imported here, not at the top, so that `--help` and `--cfg job` answer without loading Lightning.
+    from cgan.training import train
+    from cgan.training.interrupts import TrainingInterrupted
+
+    quiet_lightning_console()
+    share_cores_between_parallel_jobs(cfg)
+    try:
+        run = report_user_errors(train, cfg)
+    except TrainingInterrupted as stop:
+        # One line a person (or a requeued job's log) can act on, then the shell's exit code for the signal.
+        run_dir = stop.ckpt_path.parent.parent if stop.ckpt_path else Path(cfg.paths.output_dir)
+        action = "requeued; it resumes by itself" if stop.requeued else f"resume with: {resume_command(str(run_dir))}"
+        log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
+                    stop.ckpt_path, action)
+        sys.exit(stop.exit_code)
+    # Returned for Hydra sweepers (e.g. Optuna), which minimise this value.
+    objective = cfg.get("optimized_metric")
+    return run.metrics.get(objective) if objective else None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""Load a trained generator and ask it for classes; write samples; export it as one file."""
+
+from cgan.generation.generator import (
+    TrainedGenerator,
+    draw_noise,
+    generate,
+    interpolate,
+    load_generator,
+    resolve_labels,
+)
+from cgan.generation.sampling import sample, write_samples
+
+__all__ = ["TrainedGenerator", "draw_noise", "generate", "interpolate", "load_generator", "resolve_labels",
+           "sample", "write_samples"]

@@ -1,0 +1,115 @@
+"""The Lightning callback that scores the generator while it trains, through :func:`cgan.metrics.score`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_only
+
+from cgan.data.base import InMemoryImages
+from cgan.errors import UserError
+from cgan.metrics.judge import load_judge
+from cgan.metrics.score import generate_per_class, reference_sets, score
+
+log = logging.getLogger(__name__)
+
+
+class GenerationMetrics(L.Callback):
+    """Scores the generator during training (after validation, every ``every_n_val`` validations, and
+    every ``every_n_batches`` batches if set): ``metrics/conditional_accuracy``, ``metrics/fid``,
+    ``metrics/kid_x1000``, ``metrics/intra_class_fid`` and ``metrics/fid_floor`` (once) go to TensorBoard, and
+    ``best.ckpt`` is kept at the lowest FID. Without a classifier file it says so once and stays off."""
+
+    def __init__(self, classifier_path: str, n_per_class: int = 100, every_n_val: int = 1,
+                 every_n_batches: int = 0, save_best: bool = True, dirpath: str | None = None,
+                 on_result: Callable[[int, dict], None] | None = None):
+        self.classifier_path = classifier_path
+        self.n_per_class = n_per_class
+        self.every_n_val = every_n_val
+        self.every_n_batches = every_n_batches
+        self.save_best = save_best
+        self.dirpath = Path(dirpath) if dirpath else None
+        self.on_result = on_result  # the quality benchmark collects results through this
+        self.judge = None
+        self.enabled = True
+        self.best_fid = math.inf
+        self._validations = 0
+        self._floor_logged = False
+        self._references: tuple[InMemoryImages, InMemoryImages] | None = None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        hp = pl_module.hparams
+        try:
+            self.judge, self.judge_accuracy = load_judge(self.classifier_path, hp.class_names, hp.image_shape)
+        except UserError as err:
+            self.enabled = False
+            if trainer.is_global_zero:
+                log.warning("Generation metrics are off: %s", err)
+
+    @rank_zero_only
+    def _compute(self, trainer, pl_module) -> dict:
+        datamodule = trainer.datamodule
+        hp = pl_module.hparams
+        self.judge.to(pl_module.device)
+        generator = pl_module.sampling_generator
+        was_training = generator.training
+        generator.eval()
+        try:
+            images, labels = generate_per_class(generator, hp.latent_dim, hp.num_classes, self.n_per_class,
+                                                pl_module.device)
+        finally:
+            generator.train(was_training)
+        if self._references is None:
+            self._references = reference_sets(datamodule, hp.num_classes)
+        real_ref, real_other = self._references
+        return score(self.judge, hp.class_names, images, labels, real_ref,
+                     real_other if not self._floor_logged else None, self.n_per_class)
+
+    def _run(self, trainer, pl_module) -> None:
+        if not self.enabled or trainer.sanity_checking:
+            return
+        result = self._compute(trainer, pl_module)
+        fid = trainer.strategy.broadcast(result["fid"] if result else math.nan, src=0)
+        if result is not None:
+            values = {"metrics/conditional_accuracy": result["conditional_accuracy"], "metrics/fid": result["fid"],
+                      "metrics/kid_x1000": result["kid_x1000"], "metrics/intra_class_fid": result["intra_class_fid_mean"],
+                      "metrics/precision": result["precision"], "metrics/recall": result["recall"]}
+            if "fid_floor" in result:
+                values["metrics/fid_floor"] = result["fid_floor"]
+                self._floor_logged = True
+            for logger in trainer.loggers:
+                logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+            # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
+            trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
+            images_seen = trainer.fit_loop.epoch_loop._batches_that_stepped * trainer.datamodule.batch_size
+            log.info("After %d images: conditional accuracy %.3f, FID %.2f, KIDx1000 %.2f, precision %.2f, recall %.2f",
+                     images_seen, result["conditional_accuracy"], result["fid"], result["kid_x1000"],
+                     result["precision"], result["recall"])
+            if self.on_result is not None:
+                self.on_result(images_seen, result)
+        if self.save_best and self.dirpath is not None and fid < self.best_fid:
+            self.best_fid = fid
+            trainer.save_checkpoint(self.dirpath / "best.ckpt")  # every rank: it is a collective
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.sanity_checking:
+            return
+        self._validations += 1
+        if self._validations % self.every_n_val == 0:
+            self._run(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped + 1
+        if self.every_n_batches > 0 and step % self.every_n_batches == 0:
+            self._run(trainer, pl_module)
+
+    def state_dict(self) -> dict:
+        return {"best_fid": self.best_fid}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best_fid = state_dict.get("best_fid", math.inf)

@@ -1,0 +1,362 @@
+"""The LightningModule: manual optimization, one discriminator step then one generator step.
+
+Per batch (with ``d_steps_per_g_step=k``): a D step on real vs detached fake
+images every batch, and a G step every k-th batch. ``trainer.global_step``
+counts every optimizer step, so with k=1 it advances by 2 per batch; the
+TensorBoard x-axis counts batches (see docs/training.md, "Steps").
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from cgan.model import losses
+from cgan.model.augment import DiffAugment, parse_policy
+from cgan.checkpoints import CHECKPOINT_FORMAT
+from cgan.errors import TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+# What to do when a loss is NaN/Inf (G's output going NaN shows in d_loss): stop (clear error, saved
+# checkpoints untouched), skip_batch (no update from that batch, counted in train/skipped_batches),
+# ignore (no check, no host sync).
+ON_NAN = ("stop", "skip_batch", "ignore")
+
+
+def _plain(cfg: Any) -> Any:
+    """DictConfig -> dict, so hyperparameters pickle into checkpoints without omegaconf objects."""
+    return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+
+
+def build_generator(generator: Mapping, latent_dim: int, num_classes: int, image_shape: Sequence[int]):
+    """The generator described by a ``_target_`` config; also what sampling uses to rebuild it."""
+    return instantiate(generator, latent_dim=latent_dim, num_classes=num_classes, image_shape=list(image_shape))
+
+
+def apply_speed_options(generator: torch.nn.Module, discriminator: torch.nn.Module, hparams) -> None:
+    """Kernel options that change speed, not results: channels_last memory layout for conv nets,
+    and torch.compile of both nets in place (state_dict keys unchanged, so checkpoints stay portable)."""
+    if hparams.get("channels_last"):
+        generator.to(memory_format=torch.channels_last)
+        discriminator.to(memory_format=torch.channels_last)
+    if hparams.get("compile"):
+        generator.compile()
+        discriminator.compile()
+
+
+class ConditionalGAN(L.LightningModule):
+    def __init__(
+        self,
+        generator: Mapping,
+        discriminator: Mapping,
+        num_classes: int,
+        image_shape: Sequence[int],
+        class_names: Sequence[str] | None = None,
+        latent_dim: int = 100,
+        loss: str = "bce",
+        optimizer: Mapping | None = None,
+        d_steps_per_g_step: int = 1,
+        label_smoothing: float = 0.0,
+        gradient_clip_val: float | None = None,
+        conditional: bool = True,
+        on_nan: str = "stop",
+        nan_check_interval: int = 1,
+        compile: bool = False,
+        channels_last: bool = False,
+        ema_decay: float | None = None,
+        ema_warmup: bool = True,
+        gp_weight: float = 10.0,
+        r1_gamma: float = 0.0,
+        r1_interval: int = 1,
+        acgan_weight: float = 1.0,
+        acgan_fake_class_loss: bool = True,
+        augment: Sequence[str] | None = (),
+    ):
+        super().__init__()
+        if on_nan not in ON_NAN:
+            raise ValueError(f"model.on_nan={on_nan!r} is not one of {', '.join(ON_NAN)}")
+        generator, discriminator, optimizer = _plain(generator), _plain(discriminator), _plain(optimizer)
+        if not conditional:  # a plain GAN (article 001): one "class", labels ignored
+            num_classes, class_names = 1, ["any"]
+        class_names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
+        if len(class_names) != num_classes:
+            raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
+        if r1_gamma < 0 or r1_interval < 1:
+            raise ValueError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, got {r1_gamma} and {r1_interval}")
+        if d_steps_per_g_step < 1:
+            raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
+        optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
+        if optimizer["lr"] <= 0 or (optimizer.get("d_lr") is not None and optimizer["d_lr"] <= 0):
+            raise ValueError(f"model.optimizer learning rates must be positive, got {optimizer}")
+        # Everything sampling needs to rebuild G goes into the checkpoint's hyper_parameters.
+        self.save_hyperparameters(
+            {
+                "generator": generator,
+                "discriminator": discriminator,
+                "num_classes": num_classes,
+                "image_shape": list(image_shape),
+                "class_names": class_names,
+                "latent_dim": latent_dim,
+                "loss": losses.check_loss(loss),
+                "optimizer": optimizer,
+                "d_steps_per_g_step": d_steps_per_g_step,
+                "label_smoothing": label_smoothing,
+                "gradient_clip_val": gradient_clip_val,
+                "conditional": conditional,
+                "on_nan": on_nan,
+                "nan_check_interval": nan_check_interval,
+                "compile": compile,
+                "channels_last": channels_last,
+                "ema_decay": ema_decay,
+                "ema_warmup": ema_warmup,
+                "gp_weight": gp_weight,
+                "r1_gamma": r1_gamma,
+                "r1_interval": r1_interval,
+                "acgan_weight": acgan_weight,
+                "acgan_fake_class_loss": acgan_fake_class_loss,
+                "augment": list(parse_policy(augment)),
+            }
+        )
+        self.automatic_optimization = False  # two optimizers, stepped by hand below
+        self.skipped_batches = 0  # batches dropped by on_nan=skip_batch
+        self._reset_epoch_sums()  # a run resumed mid-epoch starts without on_train_epoch_start
+        self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
+        self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
+        # acgan: D also classifies, and both nets add the class loss (cgan/nets/conditioning.py).
+        self.acgan = getattr(self.discriminator, "conditioning", None) == "acgan"
+        # Applied to every image D sees, real and fake, in both steps (no parameters, nothing saved).
+        self.augment = DiffAugment(augment)
+        if loss == "wgan-gp" and any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                                     for m in self.discriminator.modules()):
+            log.warning("loss=wgan-gp with BatchNorm in D: the gradient penalty assumes each logit depends on "
+                        "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
+        # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
+        # samples than the live G; grids, metrics and sample.py use it when on.
+        self.generator_ema = None
+        if ema_decay is not None:
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
+
+    def setup(self, stage: str) -> None:
+        apply_speed_options(self.generator, self.discriminator, self.hparams)
+
+    # -- what callbacks and sampling use ------------------------------------------------------
+    @property
+    def sampling_generator(self) -> torch.nn.Module:
+        """The generator that grids, metrics and sample.py draw from: the EMA copy when on."""
+        return self.generator_ema if self.generator_ema is not None else self.generator
+
+    def ema_decay_now(self) -> float:
+        """``ema_decay``, ramped in as min(decay, (1 + n) / (10 + n)) after n G updates when ``ema_warmup``
+        (TensorFlow's ExponentialMovingAverage with num_updates): at 0.999 from the start, the average
+        would still hold the random initial weights after 500 G steps and grids would show blank squares."""
+        decay = self.hparams.ema_decay
+        if not self.hparams.ema_warmup:
+            return decay
+        n = self.global_step // (1 + self.hparams.d_steps_per_g_step)  # G updates so far
+        return min(decay, (1 + n) / (10 + n))
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """ema <- decay * ema + (1 - decay) * live, for weights; BatchNorm statistics are copied."""
+        ema_params = list(self.generator_ema.parameters())
+        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - self.ema_decay_now())
+        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
+            ema_buffer.copy_(buffer)
+
+    def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.generator(z, labels)
+
+    # -- training ---------------------------------------------------------------------------
+    def configure_optimizers(self):
+        opt = self.hparams.optimizer
+        betas = tuple(opt["betas"])
+        d_lr = opt.get("d_lr") or opt["lr"]
+        extra = {k: opt[k] for k in ("weight_decay", "fused", "foreach") if opt.get(k) is not None}
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=opt["lr"], betas=betas, **extra)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=d_lr, betas=betas, **extra)
+        return [opt_g, opt_d]
+
+    def _step(self, optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)  # handles AMP loss scaling and DDP gradient sync
+        optimizer.step()  # under 16-mixed: unscale, on_before_optimizer_step (clipping), scaler step
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        # Lightning calls this after unscaling 16-mixed gradients, so the clip threshold is in true
+        # units; Trainer(gradient_clip_val=...) is refused under manual optimization.
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.gradient_clip_val,
+                                gradient_clip_algorithm="norm")
+
+    def _diverged(self, name: str, loss: torch.Tensor) -> bool:
+        """True when this batch must be skipped; raises under on_nan=stop. One host sync per call.
+
+        A NaN/Inf in G's output reaches d_loss through D(fake), so checking the losses covers it.
+        """
+        if self.hparams.on_nan == "ignore":
+            return False
+        interval = self.hparams.get("nan_check_interval", 1)
+        if interval > 1 and (self.trainer.fit_loop.epoch_loop._batches_that_stepped + 1) % interval:
+            return False  # checked every `interval` batches; checkpoints are still never written from NaN weights
+        if bool(torch.isfinite(loss)):
+            return False
+        what = f"{name} is {loss.item()}"
+        if self.hparams.on_nan == "skip_batch":
+            self.skipped_batches += 1
+            log.warning("Skipping batch %d of epoch %d: %s", self.trainer.fit_loop.epoch_loop.batch_idx,
+                        self.current_epoch, what)
+            return True
+        raise TrainingDiverged(
+            f"training diverged at global step {self.global_step} (epoch {self.current_epoch}): {what}; "
+            "checkpoints saved before are untouched. Lower model.optimizer.lr, set model.gradient_clip_val, "
+            "or set model.on_nan=skip_batch to skip such batches"
+        )
+
+    def _labels(self, labels: torch.Tensor) -> torch.Tensor:
+        return labels if self.hparams.conditional else torch.zeros_like(labels)
+
+    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor):
+        """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
+        return self.discriminator(self.augment(images), labels, return_class_logits=True)
+
+    def _discriminator_loss(self, real, fake, labels, batch_idx: int):
+        """(D's loss with its class loss and penalties, real logits, fake logits)."""
+        hp = self.hparams
+        r1_now = hp.r1_gamma > 0 and batch_idx % hp.r1_interval == 0
+        if r1_now:  # R1 differentiates D's output with respect to the real images
+            real = real.detach().requires_grad_(True)
+        real_logits, real_classes = self._d_outputs(real, labels)
+        fake_logits, fake_classes = self._d_outputs(fake, labels)
+        loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits, real_target=1.0 - hp.label_smoothing)
+        if self.acgan:  # D learns the class of real (and, as in Odena et al., of fake) images
+            class_loss = F.cross_entropy(real_classes, labels)
+            if hp.acgan_fake_class_loss:
+                class_loss = class_loss + F.cross_entropy(fake_classes, labels)
+            loss = loss + hp.acgan_weight * class_loss
+        if hp.loss == "wgan-gp":  # penalised at un-augmented points between real and fake
+            loss = loss + hp.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, labels)
+        if r1_now:  # lazy R1 (every r1_interval-th batch) is scaled up to the same average strength
+            loss = loss + 0.5 * hp.r1_gamma * hp.r1_interval * losses.r1_penalty(real_logits, real)
+        return loss, real_logits, fake_logits
+
+    def _generator_loss(self, fake, labels) -> torch.Tensor:
+        fake_logits, fake_classes = self._d_outputs(fake, labels)
+        loss = losses.generator_loss(self.hparams.loss, fake_logits)
+        if self.acgan:  # G's images must be classified as the class asked for
+            loss = loss + self.hparams.acgan_weight * F.cross_entropy(fake_classes, labels)
+        return loss
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real, labels = batch
+        labels = self._labels(labels)
+        if self.hparams.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+        opt_g, opt_d = self.optimizers()
+        g_step_now = (batch_idx + 1) % self.hparams.d_steps_per_g_step == 0
+
+        # One G forward per batch: its output is detached for D's step and reused for G's.
+        with torch.set_grad_enabled(g_step_now):
+            fake = self.generator(self.sample_noise(real.shape[0]), labels)
+
+        with self.toggled_optimizer(opt_d):
+            d_loss, real_logits, fake_logits = self._discriminator_loss(real, fake.detach(), labels, batch_idx)
+            if self._diverged("d_loss", d_loss):
+                return
+            self._step(opt_d, d_loss)
+
+        d_metrics = torch.stack([d_loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
+                                 torch.sigmoid(fake_logits.detach()).mean()])
+        g_loss = None
+        if g_step_now:
+            with self.toggled_optimizer(opt_g):  # D frozen: no gradients computed for its weights
+                g_loss = self._generator_loss(fake, labels)
+                if self._diverged("g_loss", g_loss):
+                    return
+                self._step(opt_g, g_loss)
+            if self.generator_ema is not None:
+                self.update_ema()
+            g_loss = g_loss.detach()
+        self._record(d_metrics, g_loss)
+
+    # -- logging: cheap every batch, Lightning's self.log only when the values are written ------------
+    D_METRICS = ("train/d_loss", "train/d_real_prob", "train/d_fake_prob")
+
+    def _reset_epoch_sums(self) -> None:
+        self._d_sum, self._g_sum, self._d_count, self._g_count = 0, 0, 0, 0
+
+    def on_train_epoch_start(self) -> None:
+        self._reset_epoch_sums()
+
+    def _record(self, d_metrics: torch.Tensor, g_loss: torch.Tensor | None) -> None:
+        """Add this batch to the epoch means (on device, no host sync) and log the step values on the
+        batches whose values reach the logger (every trainer.log_every_n_steps): self.log costs about
+        a millisecond per call, as much as a whole MLP training step on a CPU."""
+        self._d_sum, self._d_count = self._d_sum + d_metrics, self._d_count + 1
+        if g_loss is not None:
+            self._g_sum, self._g_count = self._g_sum + g_loss, self._g_count + 1
+        trainer = self.trainer
+        batches = trainer.fit_loop.epoch_loop._batches_that_stepped + 1
+        if batches % trainer.log_every_n_steps and not trainer.should_stop:
+            return
+        values = dict(zip((f"{k}_step" for k in self.D_METRICS), d_metrics))
+        if g_loss is not None:
+            values["train/g_loss_step"] = g_loss
+        # sync_dist averages over DDP ranks (a no-op on one device); every rank logs on the same batches.
+        self.log_dict(values, on_step=True, on_epoch=False, sync_dist=True)
+        self.log("d_loss", d_metrics[0], prog_bar=True, logger=False)
+        if g_loss is not None:
+            self.log("g_loss", g_loss, prog_bar=True, logger=False)
+
+    def on_train_epoch_end(self) -> None:
+        means = {}
+        if self._d_count:
+            means.update(zip((f"{k}_epoch" for k in self.D_METRICS), self._d_sum / self._d_count))
+        if self._g_count:
+            means["train/g_loss_epoch"] = self._g_sum / self._g_count
+        if self.hparams.on_nan == "skip_batch":
+            means["train/skipped_batches"] = float(self.skipped_batches)
+        if means:
+            self.log_dict(means, sync_dist=True)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        # How D judges held-out real digits next to fresh fakes: a D that scores
+        # training images far above held-out ones is memorising.
+        real, labels = batch
+        labels = self._labels(labels)
+        fake = self.generator(self.sample_noise(real.shape[0]), labels)
+        real_logits = self.discriminator(real, labels)
+        fake_logits = self.discriminator(fake, labels)
+        self.log_dict(
+            {
+                "val/d_loss": losses.discriminator_loss(self.hparams.loss, real_logits, fake_logits),
+                "val/d_real_prob": torch.sigmoid(real_logits).mean(),
+                "val/d_fake_prob": torch.sigmoid(fake_logits).mean(),
+            },
+            on_epoch=True,
+            sync_dist=True,  # averaged over DDP ranks
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # A step with finite loss can still leave NaN weights (an Inf gradient): never let such
+        # weights overwrite a good checkpoint.
+        if self.hparams.on_nan != "ignore" and not all(torch.isfinite(p).all() for p in self.parameters()):
+            raise TrainingDiverged(
+                f"training diverged at global step {self.global_step}: the weights hold NaN/Inf values, so no "
+                "checkpoint was written and the earlier ones are untouched. Lower model.optimizer.lr or set "
+                "model.gradient_clip_val"
+            )
+        checkpoint["cgan_format"] = CHECKPOINT_FORMAT

@@ -1,0 +1,213 @@
+"""Build everything from a composed Hydra config and fit it.
+
+``cgan-train`` (train.py) is a thin Hydra wrapper around :func:`train`; tests and the tools call it
+directly with a config from :func:`compose_train_config`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import get_class
+from lightning.fabric.plugins.environments import SLURMEnvironment
+from lightning.pytorch.loggers import MLFlowLogger, TensorBoardLogger, WandbLogger
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from cgan.checkpoints import (
+    AtomicCheckpointIO,
+    check_resumable,
+    logged_batches,
+    read_checkpoint,
+    resolve_resume_path,
+)
+from cgan.config import CONF_DIR, instantiate_or_explain
+from cgan.data import build_datamodule
+from cgan.errors import UserError
+from cgan.training.callbacks import FlushLogsAfterCheckpoint
+from cgan.training.interrupts import GracefulStop
+from cgan.training.loggers import ResumableCSVLogger, finish_runs, resume_ids, save_ids, saved_ids
+from cgan.training.progress import ProgressLog, use_progress_bar
+
+log = logging.getLogger(__name__)
+
+# pip extras (pyproject.toml) that bring each optional logger's package.
+LOGGER_EXTRAS = {MLFlowLogger: "mlflow", WandbLogger: "wandb"}
+
+# Lightning warns that under manual optimization a step checkpoint holds the weights after that
+# step's update: exactly what resuming needs, so the warning is noise here.
+warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+# Our in-memory batches resume mid-epoch through the DataModule's state_dict, which Lightning's
+# "dataloader is not resumable" check does not know about.
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
+# The EMA generator (model.ema_decay) is never trained by gradients and stays in eval mode on purpose.
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
+# Lightning's own deprecation noise, printed on every run (lightning 2.6 with torch 2.14).
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+
+
+def final_metrics(trainer: L.Trainer) -> dict[str, float]:
+    """The last epoch's values of every logged metric (``train/d_loss``, ``val/d_real_prob``, ...) as floats.
+
+    Called once after training (one host sync); per-step values and progress-bar aliases are left out.
+    """
+    metrics = {}
+    for key, value in trainer.callback_metrics.items():
+        if "/" in key and not key.endswith("_step") and value.numel() == 1:
+            metrics[key.removesuffix("_epoch")] = float(value)
+    return metrics
+
+
+class HParamsWithResults(L.Callback):
+    """At the end of training, writes the run's settings beside its final metrics (``hp/...``) to every
+    logger: TensorBoard's HParams tab, MLflow's params and metrics, W&B's config and summary, CSV's
+    hparams.yaml and metrics.csv. So a sweep's runs compare side by side in any of them."""
+
+    def __init__(self, params: dict):
+        self.params = params
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        metrics = {f"hp/{k}": v for k, v in final_metrics(trainer).items() if math.isfinite(v)}
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.log_hyperparams(self.params, metrics=metrics)
+            else:
+                logger.log_hyperparams(self.params)
+                if metrics:
+                    logger.log_metrics(metrics, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+
+
+def sweepable_params(cfg: DictConfig) -> dict:
+    """The settings worth comparing across runs: model, data, seed and the training budget."""
+    plain = lambda node: OmegaConf.to_container(node, resolve=True)
+    return {"seed": cfg.get("seed"), "model": plain(cfg.model), "data": plain(cfg.data),
+            "trainer": {k: cfg.trainer.get(k) for k in ("max_steps", "max_epochs", "precision")}}
+
+
+def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
+    """The one hand-off: the data tells the model its classes and image shape."""
+    return instantiate_or_explain(cfg.model, "model", num_classes=datamodule.num_classes,
+                        image_shape=datamodule.image_shape, class_names=datamodule.class_names,
+                        _recursive_=False)
+
+
+def build_loggers(cfg: DictConfig, purge_step: int | None = None, resumed_run_dir: Path | None = None) -> list:
+    """The configured loggers. When resuming: TensorBoard and CSV drop what an interrupted run logged
+    after its checkpoint (``purge_step``), so a resumed run draws one continuous curve, and MLflow / W&B
+    continue the runs they wrote in ``resumed_run_dir``."""
+    ids = saved_ids(resumed_run_dir) if resumed_run_dir is not None else {}
+    loggers = []
+    for entry in (cfg.get("logger") or {}).values():
+        if not entry or "_target_" not in entry:
+            continue
+        target = entry._target_
+        cls = get_class(target)
+        extra = resume_ids(cls, ids)
+        if purge_step is not None and issubclass(cls, (TensorBoardLogger, ResumableCSVLogger)):
+            extra["purge_step"] = purge_step
+        try:
+            loggers.append(instantiate_or_explain(entry, "logger", **extra))
+        except InstantiationException as err:
+            if isinstance(err.__cause__, ModuleNotFoundError):  # an optional extra that is not installed
+                extra_name = next((name for base, name in LOGGER_EXTRAS.items() if issubclass(cls, base)), "loggers")
+                raise UserError(f"logger {target.rsplit('.', 1)[-1]} needs a package that is not installed "
+                                f"({err.__cause__}); pip install -e '.[{extra_name}]'") from None
+            raise
+    return loggers
+
+
+def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
+    trainer_cfg = cfg.trainer
+    if trainer_cfg.get("sync_batchnorm") and trainer_cfg.get("accelerator") == "cpu":
+        log.info("trainer.sync_batchnorm is off on CPU (torch's SyncBatchNorm needs GPUs); each rank "
+                 "normalises with its own batch statistics")
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"sync_batchnorm": False})
+    accumulate = trainer_cfg.get("accumulate_grad_batches", 1)
+    if accumulate != 1:
+        raise UserError(f"trainer.accumulate_grad_batches={accumulate} does not apply here: D and G step by hand "
+                        "(manual optimization), once per batch; raise data.batch_size instead")
+    console = cfg.get("console") or {}
+    try:
+        show_bar = use_progress_bar(console.get("progress", "auto"))
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    callbacks = [instantiate_or_explain(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
+    callbacks += [HParamsWithResults(sweepable_params(cfg)), FlushLogsAfterCheckpoint()]
+    try:
+        callbacks.append(GracefulStop(requeue_signal=cfg.get("requeue_signal"),
+                                      checkpoint_dir=Path(cfg.paths.output_dir) / "checkpoints"))
+        if not show_bar:
+            callbacks.append(ProgressLog(console.get("interval_s", 30)))
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    plugins = [AtomicCheckpointIO()]
+    if SLURMEnvironment.detect():
+        # Lightning's SLURM environment gives ranks and nodes; saving and requeueing on SLURM's signal
+        # is GracefulStop's (requeue_signal), at a batch boundary, into last.ckpt.
+        plugins.append(SLURMEnvironment(auto_requeue=False))
+    return instantiate_or_explain(trainer_cfg, "trainer", callbacks=callbacks, logger=loggers or False, plugins=plugins,
+                        enable_progress_bar=show_bar and trainer_cfg.get("enable_progress_bar", True))
+
+
+def compose_train_config(overrides: list[str], run_dir: str | Path) -> DictConfig:
+    """conf/train.yaml composed with ``overrides`` outside of train.py (benchmarks), run dir ``run_dir``."""
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}", *overrides],
+                      return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # for ${hydra:...} interpolations
+    with open_dict(cfg):
+        del cfg.hydra
+    return cfg
+
+
+@dataclass
+class TrainedRun:
+    trainer: L.Trainer
+    model: L.LightningModule
+    datamodule: L.LightningDataModule
+    metrics: dict[str, float]  # the last epoch's logged values
+
+
+def train(cfg: DictConfig) -> TrainedRun:
+    """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
+    if cfg.get("print_config", True):
+        log.info("Composed config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
+    resume_from = resolve_resume_path(cfg.get("ckpt_path"), cfg.paths.output_dir)
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    if cfg.get("num_threads"):
+        torch.set_num_threads(cfg.num_threads)
+    if cfg.get("float32_matmul_precision"):
+        torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
+
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    purge_step = resumed_run_dir = None
+    if resume_from is not None:
+        ckpt = read_checkpoint(resume_from)
+        check_resumable(ckpt, resume_from, dict(model.hparams))
+        purge_step = logged_batches(ckpt) + 1
+        resumed_run_dir = resume_from.parent.parent if resume_from.parent.name == "checkpoints" else resume_from.parent
+        log.info("Resuming from %s (global step %d)", resume_from, ckpt["global_step"])
+    loggers = build_loggers(cfg, purge_step, resumed_run_dir)
+    trainer = build_trainer(cfg, loggers)
+    if trainer.is_global_zero:
+        save_ids(Path(cfg.paths.output_dir), loggers)
+    failed = True
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        failed = False
+    finally:
+        finish_runs(loggers, failed)  # also on an interrupt or error: the next job must not reuse the W&B run
+    if trainer.is_global_zero:
+        log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
+                 trainer.fit_loop.epoch_loop._batches_that_stepped, Path(cfg.paths.output_dir))
+    return TrainedRun(trainer, model, datamodule, final_metrics(trainer))

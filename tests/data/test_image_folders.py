@@ -1,0 +1,161 @@
+"""data=image_folder and data=rps: classes from folders, bad data refused before training, the decoded cache."""
+import logging
+from urllib.error import URLError
+
+import pytest
+import torch
+from conftest import CLASSES, TINY_DCGAN, compose_train, make_folder
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from cgan.data import ImageFolderDataModule, RockPaperScissorsDataModule
+from cgan.data import rps as rps_module
+from cgan.errors import UserError
+from cgan.generation import load_generator, sample
+from cgan.training import train
+
+
+def test_image_folder_trains_and_names_classes(tmp_path):
+    root = make_folder(tmp_path / "gestures")
+    run_dir = tmp_path / "run"
+    cfg = compose_train(run_dir, [*TINY_DCGAN, f"data.root={root}", f"paths.data_dir={tmp_path / 'data'}"])
+    run = train(cfg)
+    assert run.trainer.global_step == 8
+    assert run.datamodule.class_names == CLASSES and run.datamodule.image_shape == (3, 32, 32)
+    # A grid row per class.
+    grid = Image.open(max((run_dir / "grids").glob("*.png")))
+    assert grid.mode == "RGB" and grid.size[1] == 3 * (32 + 2) + 2
+    # The checkpoint names the classes and samples by name into <out>/<name>/.
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    assert load_generator(ckpt).class_names == CLASSES
+    out = sample(str(ckpt), labels=["rock", "paper"], n_per_label=2, out_dir=str(tmp_path / "samples"))
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
+        "grid.png", "paper/0000.png", "paper/0001.png", "rock/0000.png", "rock/0001.png"]
+    assert Image.open(out / "rock" / "0000.png").size == (32, 32)
+    # The real data was shown first: a real-image grid and the class counts.
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0, "tensors": 0})
+    events.Reload()
+    assert {"data/real_per_class", "samples/per_class"} <= set(events.Tags()["images"])
+    assert any("data/class_counts" in t for t in events.Tags()["tensors"])
+
+
+def test_interpolation_writes_one_row_per_class(tmp_path):
+    root = make_folder(tmp_path / "gestures", per_class=4)
+    run_dir = tmp_path / "run"
+    cfg = compose_train(run_dir, [*TINY_DCGAN, f"data.root={root}", "trainer.max_steps=2", "logger=none",
+                                  f"paths.data_dir={tmp_path / 'data'}"])
+    train(cfg)
+    out = tmp_path / "interp"
+    sample(str(run_dir / "checkpoints" / "last.ckpt"), labels=["scissors", 0], mode="interpolate", steps=5,
+           out_dir=str(out))
+    assert Image.open(out / "grid.png").size == (5 * 34 + 2, 2 * 34 + 2)  # a row of 5 steps per class
+    assert len(list((out / "scissors").glob("*.png"))) == 5 and len(list((out / "paper").glob("*.png"))) == 5
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", "does not exist"),
+    ("no_classes", "has no class folders"),
+    ("empty_class", "rock in .* hold no images"),
+    ("one_class", "needs at least 2 classes"),
+    ("corrupt", r"cannot read image .*broken\.png"),
+])
+def test_bad_folders_fail_before_training(tmp_path, case, message):
+    root = tmp_path / "photos"
+    if case == "no_classes":
+        root.mkdir()
+        (root / "loose.png").write_bytes(b"")
+    elif case == "empty_class":
+        make_folder(root, per_class=2, classes=["paper", "scissors"])
+        (root / "rock").mkdir()
+    elif case == "one_class":
+        make_folder(root, per_class=2, classes=["rock"])
+    elif case == "corrupt":
+        make_folder(root, per_class=2)
+        (root / "rock" / "broken.png").write_bytes(b"not a png")
+    run_dir = tmp_path / "run"
+    cfg = compose_train(run_dir, [*TINY_DCGAN, f"data.root={root}", f"paths.data_dir={tmp_path / 'data'}"])
+    with pytest.raises(UserError, match=message):
+        train(cfg)
+    assert not (run_dir / "checkpoints").exists()  # nothing was trained
+
+
+def test_corrupt_image_skipped_with_a_warning_when_asked(tmp_path, caplog):
+    root = make_folder(tmp_path / "photos", per_class=2)
+    (root / "rock" / "broken.png").write_bytes(b"not a png")
+    dm = ImageFolderDataModule(root=str(root), image_size=16, skip_bad_images=True)
+    with caplog.at_level(logging.WARNING):
+        dm.setup("fit")
+    assert len(dm.train_set) + len(dm.val_set) == 6
+    assert any("broken.png" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+def test_decoded_folder_is_cached_and_rebuilt_when_it_changes(tmp_path):
+    root = make_folder(tmp_path / "photos", per_class=2)
+    cache = tmp_path / "cache"
+    first = ImageFolderDataModule(root=str(root), image_size=16, cache_dir=str(cache), val_fraction=0)
+    first.setup("fit")
+    assert len(list(cache.glob("*.pt"))) == 1
+    again = ImageFolderDataModule(root=str(root), image_size=16, cache_dir=str(cache), val_fraction=0)
+    again.setup("fit")
+    assert torch.equal(first.train_set.images, again.train_set.images)
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(root / "rock" / "new.png")
+    changed = ImageFolderDataModule(root=str(root), image_size=16, cache_dir=str(cache), val_fraction=0)
+    changed.setup("fit")
+    assert len(changed.train_set) == 7 and len(list(cache.glob("*.pt"))) == 2
+
+
+def test_images_become_rgb_in_unit_range(tmp_path):
+    root = make_folder(tmp_path / "photos", per_class=4)
+    dm = ImageFolderDataModule(root=str(root), image_size=24, val_fraction=0, batch_size=12, hflip=False)
+    dm.setup("fit")
+    images, labels = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    assert images.shape == (12, 3, 24, 24) and images.min() >= -1 and images.max() <= 1
+    # Each class keeps its tint channel brightest (RGBA and L converted, not scrambled); L images are grey.
+    for k in range(3):
+        tinted = images[labels == k].mean(dim=(0, 2, 3))
+        assert tinted.argmax() == k
+
+
+def test_rps_offline_names_the_folder_url_and_layout(tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(rps_module, "download_url", offline)
+    dm = RockPaperScissorsDataModule(data_dir=str(tmp_path / "data"))
+    with pytest.raises(UserError) as err:
+        dm.prepare_data()
+    text = str(err.value)
+    assert str(tmp_path / "data" / "rps") in text
+    assert "https://storage.googleapis.com/download.tensorflow.org/data/rps.zip" in text
+    assert "{paper,rock,scissors}/*.png" in text
+
+
+def test_rps_reads_its_layout_with_folder_class_order(tmp_path):
+    make_folder(tmp_path / "data" / "rps", per_class=3)
+    make_folder(tmp_path / "data" / "rps-test-set", per_class=2)
+    dm = RockPaperScissorsDataModule(data_dir=str(tmp_path / "data"), image_size=16, download=False)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert dm.class_names == ["paper", "rock", "scissors"]
+    assert len(dm.test_set) == 6
+
+
+def test_rps_best_sizes_images_by_device(tmp_path):
+    assert compose_train(tmp_path, ["experiment=rps_best"]).data.image_size == 64
+    assert compose_train(tmp_path, ["experiment=rps_best", "trainer=gpu"]).data.image_size == 128
+    assert compose_train(tmp_path, ["experiment=rps_best", "data.image_size=32"]).data.image_size == 32
+
+
+def test_rps_best_preset_trains_with_diffaugment_and_draws_each_gesture(tmp_path):
+    make_folder(tmp_path / "data" / "rps", per_class=6)
+    make_folder(tmp_path / "data" / "rps-test-set", per_class=2)
+    run_dir = tmp_path / "run"
+    overrides = [o for o in TINY_DCGAN if not o.startswith(("model=", "data="))]
+    run = train(compose_train(run_dir, ["experiment=rps_best", f"paths.data_dir={tmp_path / 'data'}",
+                                        "data.download=false", *overrides]))
+    model = run.model
+    assert list(model.hparams.augment) == ["color", "translation", "cutout"]
+    assert model.discriminator.conditioning == "projection" and model.generator_ema is not None
+    assert model.hparams.class_names == CLASSES
+    grid = Image.open(max((run_dir / "grids").glob("*.png")))
+    assert grid.size[1] == 3 * (32 + 2) + 2  # one row per gesture
