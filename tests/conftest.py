@@ -74,6 +74,27 @@ def gesture_checkpoint(tmp_path_factory) -> Path:
     return run_dir / "checkpoints" / "last.ckpt"
 
 
+@pytest.fixture(scope="session")
+def mnist_sample():
+    from cgan.data import MNISTDataModule
+
+    dm = MNISTDataModule(source="sample", val_fraction=0.2)
+    dm.setup("fit")
+    return dm
+
+
+@pytest.fixture(scope="session")
+def sample_judge(mnist_sample, tmp_path_factory):
+    """A classifier trained briefly on the 4,000 bundled training digits, saved where configs look."""
+    from cgan.metrics.judge import accuracy, fit_classifier, save_judge
+
+    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=2, width=16)  # small: seconds
+    acc = accuracy(model, mnist_sample.test_set)
+    data_dir = tmp_path_factory.mktemp("data")
+    save_judge(model, data_dir / "judges" / "mnist.pt", mnist_sample.class_names, acc)
+    return model, acc, data_dir
+
+
 def compose_train(run_dir: Path, overrides: list[str] = ()):
     """The config train.py would see for these overrides, with its run dir at ``run_dir``."""
     GlobalHydra.instance().clear()

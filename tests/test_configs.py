@@ -37,6 +37,7 @@ def test_standard_overrides_apply(tmp_path):
     assert cfg.data.data_dir == "/somewhere"
 
 
+@pytest.mark.slow
 def test_train_cfg_job_prints_the_composed_config():
     result = run_script("train.py", "--cfg", "job", "model.latent_dim=7")
     assert result.returncode == 0, result.stderr
@@ -44,6 +45,7 @@ def test_train_cfg_job_prints_the_composed_config():
     assert "_target_: cgan.data.MNISTDataModule" in result.stdout
 
 
+@pytest.mark.slow
 def test_unknown_model_choice_lists_valid_ones():
     result = run_script("train.py", "model=nonexistent", "--cfg", "job")
     assert result.returncode != 0

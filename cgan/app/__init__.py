@@ -1,6 +1,7 @@
 """``cgan-app``: a local page to play with a trained generator (Gradio).
 
-    backends.py       open a checkpoint (PyTorch) or an exported ONNX file behind one small interface
+    backend.py        the one small interface the page draws through
+    open_file.py      open a checkpoint (PyTorch) or an exported ONNX file behind it
     torch_backend.py  a .ckpt through cgan.generation (the EMA generator when training kept one)
     onnx_backend.py   an .onnx file through onnxruntime alone: no torch, no Lightning
     views.py          the three pictures, in numpy: a class's grid, the same noise as every class, a walk

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cgan.app.backends import Backend
+from cgan.app.backend import Backend
 from cgan.errors import UserError
 
 

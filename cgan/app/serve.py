@@ -34,7 +34,7 @@ def serve(ckpt_path: str | None, host: str = "127.0.0.1", port: int = 7860, devi
         import gradio  # noqa: F401
     except ModuleNotFoundError:
         raise UserError("cgan-app needs Gradio, which is not installed; pip install -e '.[app]'") from None
-    from cgan.app.backends import open_backend
+    from cgan.app.open_file import open_backend
     from cgan.app.page import build_page
     from cgan.app.views import Views
 

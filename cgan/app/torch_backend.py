@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cgan.app.backends import Backend
+from cgan.app.backend import Backend
 from cgan.generation import load_generator
 
 

@@ -1,4 +1,4 @@
-"""The page's three pictures, computed in numpy from a :class:`~cgan.app.backends.Backend`.
+"""The page's three pictures, computed in numpy from a :class:`~cgan.app.backend.Backend`.
 
 The noise comes from numpy's seeded generator, so a seed gives the same picture from a checkpoint and
 from its ONNX export. Requests beyond sane bounds raise :class:`~cgan.errors.UserError` with one sentence.
@@ -10,14 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cgan.app.backends import Backend
+from cgan.app.backend import Backend
 from cgan.errors import UserError
 
 MAX_STEPS = 32
 MAX_SEED = 2**32 - 1
 
 
-def check_seed(seed: float | int | None, name: str = "seed") -> int:
+def check_seed(seed: float | None, name: str = "seed") -> int:
     if seed is None or not float(seed).is_integer() or not 0 <= int(seed) <= MAX_SEED:
         raise UserError(f"{name}={seed} is not a whole number from 0 to {MAX_SEED}; pick one, or press 'new seed'")
     return int(seed)
@@ -69,7 +69,7 @@ class Views:
         self.backend = backend
         self.max_images = max_images
 
-    def _check_count(self, n: float | int, what: str = "images") -> int:
+    def _check_count(self, n: float, what: str = "images") -> int:
         if n is None or not float(n).is_integer() or not 1 <= int(n) <= self.max_images:
             raise UserError(f"{what}={n} is out of range: ask for 1 to {self.max_images} at a time")
         return int(n)

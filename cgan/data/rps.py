@@ -60,7 +60,7 @@ def missing_data_message(folder: Path, data_dir: Path, reason: str) -> str:
 class RockPaperScissorsDataModule(ImageFolderDataModule):
     # rps-test-set shows other hands in other light, far from the training photos: generated images
     # are scored against the training photos (and the floor from two halves of them), while the test
-    # set checks the classifier (cgan.judge).
+    # set checks the classifier (cgan-judge).
     metrics_reference = "train"
 
     def __init__(self, data_dir: str = "data", download: bool = True, **kwargs):

@@ -70,7 +70,7 @@ class GenerationMetrics(L.Callback):
         return score(self.judge, hp.class_names, images, labels, real_ref,
                      real_other if not self._floor_logged else None, self.n_per_class)
 
-    def _run(self, trainer, pl_module) -> None:
+    def _run(self, trainer, pl_module, batches_done: int) -> None:
         if not self.enabled or trainer.sanity_checking:
             return
         result = self._compute(trainer, pl_module)
@@ -86,7 +86,7 @@ class GenerationMetrics(L.Callback):
                 logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
             # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
             trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
-            images_seen = trainer.fit_loop.epoch_loop._batches_that_stepped * trainer.datamodule.batch_size
+            images_seen = batches_done * trainer.datamodule.batch_size
             log.info("After %d images: conditional accuracy %.3f, FID %.2f, KIDx1000 %.2f, precision %.2f, recall %.2f",
                      images_seen, result["conditional_accuracy"], result["fid"], result["kid_x1000"],
                      result["precision"], result["recall"])
@@ -101,12 +101,12 @@ class GenerationMetrics(L.Callback):
             return
         self._validations += 1
         if self._validations % self.every_n_val == 0:
-            self._run(trainer, pl_module)
+            self._run(trainer, pl_module, trainer.fit_loop.epoch_loop._batches_that_stepped)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped + 1
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped + 1  # Lightning counts this batch after the hook
         if self.every_n_batches > 0 and step % self.every_n_batches == 0:
-            self._run(trainer, pl_module)
+            self._run(trainer, pl_module, step)
 
     def state_dict(self) -> dict:
         return {"best_fid": self.best_fid}

@@ -22,8 +22,11 @@ warnings.filterwarnings("ignore", message="Metric `Kernel Inception Distance` wi
 KID_SCALE = 1000.0
 
 
-def kernel_distance(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
-    """(KID x 1000, its standard deviation over subsets) of ``fake`` against ``real`` features."""
+def kernel_distance(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tuple[float, float]:
+    """(KID x 1000, its standard deviation over subsets) of ``fake`` against ``real`` features.
+
+    The subsets are drawn from their own seeded generator: the same features give the same KID, and
+    scoring during training leaves the training's random stream untouched."""
     real, fake = real.double(), fake.double()
     rms = real.pow(2).mean().sqrt().clamp_min(1e-12)  # one number for the whole reference set
     real, fake = real / rms, fake / rms
@@ -32,5 +35,7 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, floa
                                   normalize=True)
     kid.update(real, real=True)
     kid.update(fake, real=False)
-    mean, std = kid.compute()
+    with torch.random.fork_rng(devices=[]):  # torchmetrics draws the subsets from the global generator
+        torch.manual_seed(seed)
+        mean, std = kid.compute()
     return KID_SCALE * float(mean), KID_SCALE * float(std)

@@ -19,10 +19,10 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from cgan.model import losses
-from cgan.model.augment import DiffAugment, parse_policy
 from cgan.checkpoints import CHECKPOINT_FORMAT
 from cgan.errors import TrainingDiverged
+from cgan.model import losses
+from cgan.model.augment import DiffAugment, parse_policy
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from cgan.app.backends import open_backend
+from cgan.app.open_file import open_backend
 from cgan.app.views import Views
 
 

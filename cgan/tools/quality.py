@@ -20,9 +20,9 @@ from pathlib import Path
 
 from omegaconf import open_dict
 
+from cgan.data import build_datamodule
 from cgan.errors import UserError
 from cgan.metrics import GenerationMetrics
-from cgan.data import build_datamodule
 from cgan.training import build_loggers, build_model, build_trainer, compose_train_config
 
 log = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
+
 def run_sweep(jobs: int, launcher: list[str], overrides: list[str], sweep_dir: Path) -> float:
     """Seconds for one multirun of ``jobs`` seeds; raises when any job failed."""
     seeds = ",".join(str(s) for s in range(1, jobs + 1))

@@ -139,6 +139,7 @@ def test_trainer_keys_readme_promises_are_plain_overrides(tmp_path):
     assert cfg.trainer.max_time == "00:00:10:00" and cfg.trainer.profiler == "simple"
 
 
+@pytest.mark.slow
 def test_max_time_stops_a_run_and_leaves_its_checkpoint(tmp_path):
     cfg = compose_train(tmp_path, [*TINY, "trainer.max_steps=-1", "trainer.max_epochs=-1",
                                    "trainer.max_time=00:00:00:03", "callbacks.generation_metrics=null"])

@@ -146,6 +146,7 @@ def test_rps_best_sizes_images_by_device(tmp_path):
     assert compose_train(tmp_path, ["experiment=rps_best", "data.image_size=32"]).data.image_size == 32
 
 
+@pytest.mark.slow
 def test_rps_best_preset_trains_with_diffaugment_and_draws_each_gesture(tmp_path):
     make_folder(tmp_path / "data" / "rps", per_class=6)
     make_folder(tmp_path / "data" / "rps-test-set", per_class=2)

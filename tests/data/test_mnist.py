@@ -85,6 +85,7 @@ def test_unknown_source_and_bad_batch_size_are_refused(tmp_path):
         MNISTDataModule(data_dir=str(tmp_path), batch_size=0)
 
 
+@pytest.mark.slow
 def test_full_mnist_when_present():
     """Real data: the full 60k/10k MNIST of ../shared/data (or $CGAN_TEST_DATA_DIR); skipped when absent."""
 

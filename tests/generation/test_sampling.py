@@ -2,14 +2,17 @@
 
 import pytest
 import torch
-from conftest import run_script
+from conftest import run_cli, run_script
 from PIL import Image
 
+from cgan.cli.sample import main as sample_main
 from cgan.errors import UserError
 from cgan.generation import draw_noise, generate, load_generator, resolve_labels, sample
 
 
-def test_sample_writes_exactly_the_requested_files(trained_run, tmp_path):
+@pytest.mark.slow
+def test_sample_py_writes_exactly_the_requested_files(trained_run, tmp_path):
+    """The README command itself, in a fresh interpreter."""
     run_dir, _, _ = trained_run
     out = tmp_path / "out"
     result = run_script("sample.py", f"ckpt_path={run_dir}/checkpoints/last.ckpt", "labels=[3,5]",
@@ -35,17 +38,17 @@ def test_same_seed_same_images(trained_run):
 def test_unknown_label_fails_with_one_clear_line(trained_run, tmp_path):
     run_dir, _, _ = trained_run
     out = tmp_path / "out"
-    result = run_script("sample.py", f"ckpt_path={run_dir}/checkpoints/last.ckpt", "labels=[12]", f"out_dir={out}")
-    assert result.returncode != 0
-    assert "unknown label 12" in result.stderr and "0..9" in result.stderr
-    assert "Traceback" not in result.stderr
+    code, stderr = run_cli(sample_main, f"ckpt_path={run_dir}/checkpoints/last.ckpt", "labels=[12]", f"out_dir={out}")
+    assert code == 2
+    assert "unknown label 12" in stderr and "0..9" in stderr
+    assert "Traceback" not in stderr
     assert not out.exists()
 
 
 def test_missing_checkpoint_fails_with_one_clear_line(tmp_path):
-    result = run_script("sample.py", f"ckpt_path={tmp_path}/nope.ckpt")
-    assert result.returncode != 0
-    assert "checkpoint not found" in result.stderr and "Traceback" not in result.stderr
+    code, stderr = run_cli(sample_main, f"ckpt_path={tmp_path}/nope.ckpt")
+    assert code == 2
+    assert "checkpoint not found" in stderr and "Traceback" not in stderr
 
 
 def test_foreign_file_is_not_taken_for_a_checkpoint(tmp_path):

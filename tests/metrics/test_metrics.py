@@ -7,28 +7,10 @@ import torch
 from conftest import TINY, compose_train, run_cli
 
 from cgan.cli.evaluate import main as evaluate_main
-from cgan.data import MNISTDataModule
 from cgan.metrics import frechet_distance, score
 from cgan.metrics.features import judge_images
-from cgan.metrics.judge import DomainClassifier, accuracy, fit_classifier, load_judge, save_judge
+from cgan.metrics.judge import DomainClassifier, load_judge
 from cgan.training import train
-
-
-@pytest.fixture(scope="session")
-def mnist_sample():
-    dm = MNISTDataModule(source="sample", val_fraction=0.2)
-    dm.setup("fit")
-    return dm
-
-
-@pytest.fixture(scope="session")
-def sample_judge(mnist_sample, tmp_path_factory):
-    """A classifier trained briefly on the 4,000 bundled training digits, saved where configs look."""
-    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=3)
-    acc = accuracy(model, mnist_sample.test_set)
-    data_dir = tmp_path_factory.mktemp("data")
-    save_judge(model, data_dir / "judges" / "mnist.pt", mnist_sample.class_names, acc)
-    return model, acc, data_dir
 
 
 def test_classifier_features_have_the_documented_size():
@@ -86,6 +68,7 @@ def test_training_logs_metrics_and_keeps_best_checkpoint(sample_judge, tmp_path)
     assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
 
 
+@pytest.mark.slow
 def test_training_without_classifier_says_so_once_and_runs(tmp_path, caplog):
     cfg = compose_train(tmp_path / "run", [*TINY, f"paths.judge_dir={tmp_path}/nojudges"])
     with caplog.at_level("WARNING"):
@@ -201,3 +184,16 @@ def test_the_judge_check_flags_a_judge_with_distances_out_of_order():
     problems = ordering_problems(blur_hater)
     assert any("noise 0.1 (FID 4.5) is not clearly worse" in p for p in problems)
     assert any("apart" in p for p in problems)
+
+
+def test_kid_x1000_does_not_depend_on_the_scale_of_the_features():
+    from cgan.metrics import kernel_distance
+
+    gen = torch.Generator().manual_seed(0)
+    features = torch.rand(800, 16, generator=gen) * 5
+    reference, same, shifted = features[:400], features[400:], features[400:] + 1.0
+    kid_same, _ = kernel_distance(reference, same)
+    kid_shifted, _ = kernel_distance(reference, shifted)
+    assert kid_shifted > 10 * abs(kid_same)
+    kid_scaled, _ = kernel_distance(100 * reference, 100 * shifted)  # raw KID would grow a million times
+    assert kid_scaled == pytest.approx(kid_shifted, rel=1e-6)

@@ -31,7 +31,9 @@ def train_and_check(tmp_path, overrides):
     return run
 
 
-@pytest.mark.parametrize("loss", losses.LOSSES)
+# One of each in the everyday run; the others with -m slow (each is a few seconds of real training).
+@pytest.mark.parametrize("loss", [loss if loss == "bce" else pytest.param(loss, marks=pytest.mark.slow)
+                                  for loss in losses.LOSSES])
 def test_each_loss_trains(tmp_path, loss):
     overrides = [f"model.loss={loss}"]
     if loss == "wgan-gp":
@@ -42,12 +44,13 @@ def test_each_loss_trains(tmp_path, loss):
     assert run.model.hparams.loss == loss
 
 
-@pytest.mark.parametrize("conditioning", ["projection", "acgan"])  # concat: every other test; multiply: presets
+@pytest.mark.parametrize("conditioning", [pytest.param("projection", marks=pytest.mark.slow), "acgan"])  # concat: every
+# other test; multiply: presets
 def test_each_mlp_conditioning_trains(tmp_path, conditioning):
     train_and_check(tmp_path, [f"model.discriminator.conditioning={conditioning}", "model.loss=hinge"])
 
 
-@pytest.mark.parametrize("conditioning", ["projection", "acgan"])
+@pytest.mark.parametrize("conditioning", ["projection", pytest.param("acgan", marks=pytest.mark.slow)])
 def test_dcgan_conditioning_with_spectral_norm_and_diffaugment_trains(tmp_path, conditioning):
     train_and_check(tmp_path, [*SMALL_DCGAN, f"model.discriminator.conditioning={conditioning}",
                                "model.discriminator.spectral_norm=true", "model.loss=hinge",

@@ -13,7 +13,7 @@ from cgan.training import train
 QUICK = [o for o in TINY if not o.startswith("callbacks.")] + ["trainer.max_steps=10", "callbacks=none"]
 
 
-@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+@pytest.mark.parametrize("precision", ["32-true", pytest.param("bf16-mixed", marks=pytest.mark.slow)])
 def test_precision_trains_with_finite_losses(tmp_path, precision):
     cfg = compose_train(tmp_path, [*QUICK, f"trainer.precision={precision}", "model.gradient_clip_val=1.0"])
     run = train(cfg)
@@ -43,6 +43,7 @@ def test_gradient_clipping_bounds_each_update(tmp_path):
     assert len(seen) == 4 and max(seen) <= 0.01 + 1e-6
 
 
+@pytest.mark.slow
 def test_ddp_on_cpu_writes_one_checkpoint_and_one_event_file(tmp_path):
     run_dir = tmp_path / "ddp"
     result = run_script(
@@ -59,6 +60,7 @@ def test_ddp_on_cpu_writes_one_checkpoint_and_one_event_file(tmp_path):
     assert not (tmp_path / "outputs").exists()  # no stray run dir from the second process
 
 
+@pytest.mark.slow
 def test_multirun_writes_one_dir_per_job_with_hparams(tmp_path):
     sweep_dir = tmp_path / "sweep"
     result = run_script(
@@ -79,6 +81,7 @@ def test_multirun_writes_one_dir_per_job_with_hparams(tmp_path):
     assert lrs == [1e-4, 2e-4]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", ["mnist_gan_baseline", "mnist_cgan_multiply"])
 def test_article_presets_train(tmp_path, experiment):
     cfg = compose_train(tmp_path, [f"experiment={experiment}", *QUICK, "trainer.max_steps=4",
@@ -91,6 +94,7 @@ def test_article_presets_train(tmp_path, experiment):
         assert run.model.generator.conditioning == "multiply"
 
 
+@pytest.mark.slow
 def test_a_failing_sweep_job_does_not_stop_the_others(tmp_path):
     sweep_dir = tmp_path / "sweep"
     result = run_script("train.py", "-m", "model.optimizer.lr=-1,2e-4", *QUICK, "trainer.max_steps=4",

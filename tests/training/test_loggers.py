@@ -33,6 +33,7 @@ def test_csv_logger_writes_losses_and_a_resumed_run_appends(tmp_path):
     assert steps == list(range(1, 20, 2))  # the rows before the checkpoint kept, none twice
 
 
+@pytest.mark.slow
 def test_mlflow_logger_gets_losses_grids_and_one_run_across_a_resume(tmp_path):
     mlflow = pytest.importorskip("mlflow")
     run_dir, store = tmp_path / "run", tmp_path / "mlflow"
@@ -56,6 +57,7 @@ def test_mlflow_logger_gets_losses_grids_and_one_run_across_a_resume(tmp_path):
     assert "images" in artifacts or any("samples_per_class" in a for a in artifacts), artifacts
 
 
+@pytest.mark.slow
 def test_wandb_logger_runs_offline_without_a_key_and_a_resume_keeps_its_run(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     for var in ("WANDB_API_KEY", "WANDB_MODE"):
@@ -74,6 +76,7 @@ def test_wandb_logger_runs_offline_without_a_key_and_a_resume_keeps_its_run(tmp_
     assert list((media / "samples").glob("per_class_*.png")) and list((media / "data").glob("real_per_class_*.png"))
 
 
+@pytest.mark.slow
 def test_each_multirun_job_gets_its_own_wandb_run(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     for var in ("WANDB_API_KEY", "WANDB_MODE"):
@@ -104,6 +107,7 @@ def test_debug_presets_compose(tmp_path, preset):
                             "profiler": "profiler", "anomaly": "detect_anomaly"}[preset])
 
 
+@pytest.mark.slow
 def test_fast_dev_run_finishes_without_writing_into_outputs(tmp_path):
     before = set((ROOT / "outputs").rglob("*"))
     result = run_script("train.py", "debug=fast_dev_run", "data.source=sample", timeout=120)
@@ -111,6 +115,7 @@ def test_fast_dev_run_finishes_without_writing_into_outputs(tmp_path):
     assert set((ROOT / "outputs").rglob("*")) == before
 
 
+@pytest.mark.slow
 def test_profiler_preset_writes_its_report(tmp_path):
     run_dir = tmp_path / "run"
     train(compose_train(run_dir, [*SHORT, "debug=profiler", "trainer.max_steps=10"]))
@@ -118,6 +123,7 @@ def test_profiler_preset_writes_its_report(tmp_path):
     assert "run_training_batch" in report.read_text()
 
 
+@pytest.mark.slow
 def test_joblib_launcher_runs_two_jobs(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     result = run_script("train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",

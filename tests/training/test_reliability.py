@@ -29,6 +29,7 @@ def step_values(run_dir, tag="train/d_loss_step"):
     return [(e.step, e.value) for e in events.Scalars(tag)]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_reaches_the_target_with_one_curve(tmp_path):
     run_dir = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, *KILLABLE, f"hydra.run.dir={run_dir}"], cwd=ROOT,
@@ -68,6 +69,7 @@ def record_batches(monkeypatch):
     return seen
 
 
+@pytest.mark.slow
 def test_resume_continues_the_data_order(tmp_path, monkeypatch):
     seen = record_batches(monkeypatch)
     overrides = [*QUICK, "data.batch_size=100", "callbacks.model_checkpoint.every_n_train_steps=20",
@@ -122,6 +124,7 @@ def test_nan_batches_can_be_skipped_and_counted(tmp_path, monkeypatch):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
+@pytest.mark.slow
 def test_same_seed_same_losses(tmp_path):
     overrides = [*QUICK, "trainer.deterministic=true", "seed=7", "trainer.max_steps=20", "callbacks=none",
                  "trainer.log_every_n_steps=1"]
@@ -191,6 +194,7 @@ def test_bad_sample_inputs(trained_run, tmp_path):
     assert a_file.read_text() == "keep"
 
 
+@pytest.mark.slow
 def test_sparse_nan_checks_still_never_checkpoint_nan_weights(tmp_path, monkeypatch):
     poison_generator_loss_after(15, monkeypatch)
     run_dir = tmp_path / "run"

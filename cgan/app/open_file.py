@@ -1,31 +1,14 @@
-"""One small interface over the two kinds of generator file a user has: a training checkpoint or an
-exported ONNX file. The page draws through it and never needs to know which."""
+"""Open the generator file a user names: a training checkpoint or an exported ONNX file."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
-
+from cgan.app.backend import Backend
 from cgan.errors import UserError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Backend:
-    """A generator in eval mode: ``draw(noise (B, latent_dim) float32, labels (B,) int64)`` returns
-    images (B, C, H, W) as float32 in [-1, 1]."""
-
-    draw: Callable[[np.ndarray, np.ndarray], np.ndarray]
-    class_names: list[str]
-    latent_dim: int
-    image_shape: tuple[int, ...]
-    source: str  # the file it came from
-    kind: str  # "PyTorch checkpoint" or "ONNX (onnxruntime)"
 
 
 def open_backend(path: str | Path | None, device: str = "cpu") -> Backend:

@@ -1,0 +1,48 @@
+"""Every command is reachable as its console script, as ``python -m``, and by its old name; every
+``_target_`` in conf/ names something that exists."""
+
+import importlib
+import re
+
+import pytest
+import tomllib
+from conftest import CONF_DIR, ROOT, run_script
+from hydra.utils import get_object
+
+SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+
+
+def test_every_target_in_conf_names_an_importable_object():
+    targets = set()
+    for path in sorted(ROOT.joinpath("conf").rglob("*.yaml")):
+        targets |= {(path.relative_to(ROOT), t) for t in re.findall(r"_target_:\s*([\w.]+)", path.read_text())}
+    assert targets
+    stale = []
+    for path, target in sorted(targets):
+        try:
+            get_object(target)
+        except Exception as err:  # noqa: BLE001 - any failure is a stale name
+            stale.append(f"{path}: {target} ({type(err).__name__})")
+    assert not stale, "stale _target_ names:\n" + "\n".join(stale)
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_every_console_script_points_at_a_function(name):
+    module, _, function = SCRIPTS[name].partition(":")
+    assert callable(getattr(importlib.import_module(module), function)), SCRIPTS[name]
+
+
+def test_the_commands_have_one_module_each_under_cli():
+    commands = {name.removeprefix("cgan-") for name, target in SCRIPTS.items() if target.startswith("cgan.cli.")}
+    assert commands == {"train", "sample", "evaluate", "judge", "export", "app"}
+    for command in commands:
+        assert SCRIPTS[f"cgan-{command}"] == f"cgan.cli.{command}:main"
+        assert (ROOT / "conf" / f"{command}.yaml").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["cgan.evaluate", "cgan.judge", "cgan.export", "cgan.cli.app", "cgan.cli.sample"])
+def test_python_dash_m_forms_answer_help(module):
+    result = run_script("-m", module, "--help", timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Powered by Hydra" in result.stdout and CONF_DIR not in result.stderr
