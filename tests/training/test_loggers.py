@@ -9,6 +9,7 @@ from conftest import CONF_DIR, ROOT, TINY, compose_train, run_cli, run_script
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
+from cgan.cli.train import main as train_main
 from cgan.tools.sweep_bench import images_trained
 from cgan.training import train
 
@@ -94,7 +95,6 @@ def test_a_missing_logger_package_is_one_sentence(tmp_path, monkeypatch):
     import lightning.pytorch.loggers.mlflow as lightning_mlflow
 
     monkeypatch.setattr(lightning_mlflow, "_MLFLOW_AVAILABLE", False)
-    from cgan.cli.train import main as train_main
 
     code, stderr = run_cli(train_main, "data.source=sample", "logger=mlflow", f"hydra.run.dir={tmp_path}/run")
     assert code == 2 and "pip install -e '.[mlflow]'" in stderr and "Traceback" not in stderr
@@ -107,11 +107,11 @@ def test_debug_presets_compose(tmp_path, preset):
                             "profiler": "profiler", "anomaly": "detect_anomaly"}[preset])
 
 
-@pytest.mark.slow
-def test_fast_dev_run_finishes_without_writing_into_outputs(tmp_path):
+def test_fast_dev_run_finishes_without_writing_into_outputs(monkeypatch):
+    monkeypatch.chdir(ROOT)  # where a user types it
     before = set((ROOT / "outputs").rglob("*"))
-    result = run_script("train.py", "debug=fast_dev_run", "data.source=sample", timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
+    code, stderr = run_cli(train_main, "debug=fast_dev_run", "data.source=sample")
+    assert code == 0, stderr[-2000:]
     assert set((ROOT / "outputs").rglob("*")) == before
 
 

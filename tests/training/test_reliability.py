@@ -8,7 +8,7 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, TINY, compose_train, run_cli, run_script
+from conftest import ROOT, TINY, compose_train, run_cli
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.cli.sample import main as sample_main
@@ -47,8 +47,8 @@ def test_sigkill_then_resume_reaches_the_target_with_one_curve(tmp_path):
     killed_at = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
     assert killed_at < 400
 
-    result = run_script(*KILLABLE, f"hydra.run.dir={run_dir}", "ckpt_path=last")
-    assert result.returncode == 0, result.stderr[-2000:]
+    code, stderr = run_cli(train_main, *KILLABLE[1:], f"hydra.run.dir={run_dir}", "ckpt_path=last")  # in-process
+    assert code == 0, stderr[-2000:]
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 400
     # Both optimizers continued: Adam's step count is the whole run's, 200 batches each.

@@ -5,10 +5,11 @@ import math
 import lightning as L
 import pytest
 import torch
-from conftest import TINY, compose_train
+from conftest import TINY, compose_train, run_cli
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from cgan.cli.train import main as train_main
 from cgan.data import build_datamodule
 from cgan.training import build_model, train
 
@@ -134,3 +135,16 @@ def test_last_checkpoint_holds_the_final_weights_between_periodic_saves(tmp_path
     assert last["global_step"] == run.trainer.global_step == 14
     final = run.model.generator.state_dict()
     assert all(torch.equal(last["state_dict"][f"generator.{k}"], v) for k, v in final.items())
+
+
+def test_stdout_that_is_not_a_terminal_gets_progress_lines_not_a_bar(tmp_path, capfd):
+    """A pipe, as CI, nohup and SLURM give (pytest's capture is one): the default console settings,
+    Lightning's bar enabled."""
+    code, _ = run_cli(train_main, "data.source=sample", "data.batch_size=16", "trainer.max_steps=200",
+                      "callbacks.class_grid.every_n_batches=0", "callbacks.generation_metrics=null",
+                      "console.interval_s=0.2", f"hydra.run.dir={tmp_path / 'run'}")
+    assert code == 0
+    written = "".join(capfd.readouterr())
+    assert "\r" not in written  # no redrawn bar
+    assert "img/s" in written  # but progress lines
+    assert len(written) < 20_000, f"{len(written)} characters for 100 batches"
