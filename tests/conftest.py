@@ -88,7 +88,8 @@ def sample_judge(mnist_sample, tmp_path_factory):
     """A classifier trained briefly on the 4,000 bundled training digits, saved where configs look."""
     from cgan.metrics.judge import accuracy, fit_classifier, save_judge
 
-    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=3)
+    # Half the judge's usual width: 0.91 on the held-out digits in 5 s (the full one: 0.93 in 12 s).
+    model = fit_classifier(mnist_sample.train_set, 10, (1, 28, 28), epochs=3, width=16)
     acc = accuracy(model, mnist_sample.test_set)
     data_dir = tmp_path_factory.mktemp("data")
     save_judge(model, data_dir / "judges" / "mnist.pt", mnist_sample.class_names, acc)

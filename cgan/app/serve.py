@@ -44,6 +44,7 @@ def serve(ckpt_path: str | None, host: str = "127.0.0.1", port: int = 7860, devi
     backend = open_backend(ckpt_path, device)
     page = build_page(Views(backend, max_images))
     log.info("Serving %s (%s) at http://%s:%d", backend.source, backend.kind, host, port)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up requests, one line each
     page.launch(server_name=host, server_port=port, share=share, inbrowser=open_browser, quiet=True,
                 prevent_thread_lock=not block, show_error=True)
     return page

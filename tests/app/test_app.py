@@ -32,14 +32,12 @@ def picture(path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-# The gestures checkpoint itself is also served in the browser test (slow); its ONNX export here.
-@pytest.fixture(scope="module", params=["digits", pytest.param("gestures", marks=pytest.mark.slow), "gestures_onnx"])
+# Digits from a checkpoint, gestures from an ONNX export; the browser test serves the gestures checkpoint.
+@pytest.fixture(scope="module", params=["digits", "gestures_onnx"])
 def served(request, trained_run, gesture_checkpoint, tmp_path_factory):
     """A running page (and its client) for the tiny MNIST run, a tiny 3-class DCGAN, and its ONNX export."""
     if request.param == "digits":
         path = trained_run[0] / "checkpoints" / "last.ckpt"
-    elif request.param == "gestures":
-        path = gesture_checkpoint
     else:
         pytest.importorskip("onnxruntime", reason="the export extra is not installed")
         from cgan.generation.export import export

