@@ -5,9 +5,10 @@ import importlib
 import re
 
 import pytest
-import tomllib
 from conftest import CONF_DIR, ROOT, run_script
 from hydra.utils import get_object
+
+tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11's tomllib")
 
 SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
 
