@@ -80,6 +80,9 @@ class ConditionalGAN(L.LightningModule):
         acgan_weight: float = 1.0,
         acgan_fake_class_loss: bool = True,
         augment: Sequence[str] | None = (),
+        lecam_weight: float = 0.0,
+        lecam_decay: float = 0.99,
+        reconstruction_weight: float = 1.0,
     ):
         super().__init__()
         if on_nan not in ON_NAN:
@@ -94,6 +97,9 @@ class ConditionalGAN(L.LightningModule):
             raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
         if r1_gamma < 0 or r1_interval < 1:
             raise ValueError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, got {r1_gamma} and {r1_interval}")
+        if lecam_weight < 0 or not 0.0 < lecam_decay < 1.0:
+            raise ValueError(f"model.lecam_weight must be >= 0 and model.lecam_decay in (0, 1), got {lecam_weight} "
+                             f"and {lecam_decay}")
         if d_steps_per_g_step < 1:
             raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
         optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
@@ -126,6 +132,9 @@ class ConditionalGAN(L.LightningModule):
                 "acgan_weight": acgan_weight,
                 "acgan_fake_class_loss": acgan_fake_class_loss,
                 "augment": list(parse_policy(augment)),
+                "lecam_weight": lecam_weight,
+                "lecam_decay": lecam_decay,
+                "reconstruction_weight": reconstruction_weight,
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
@@ -143,6 +152,8 @@ class ConditionalGAN(L.LightningModule):
                         "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
         # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
         # samples than the live G; grids, metrics and sample.py use it when on.
+        if lecam_weight > 0:  # LeCam's moving averages of D's real and fake logits (saved, for resume)
+            self.register_buffer("lecam_anchors", torch.zeros(2))
         self.generator_ema = None
         if ema_decay is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
@@ -239,9 +250,17 @@ class ConditionalGAN(L.LightningModule):
         r1_now = hp.r1_gamma > 0 and batch_idx % hp.r1_interval == 0
         if r1_now:  # R1 differentiates D's output with respect to the real images
             real = real.detach().requires_grad_(True)
-        real_logits, real_classes = self._d_outputs(real, labels)
+        if getattr(self.discriminator, "decoder", None) is not None:  # FastGAN: D also redraws real images
+            seen = self.augment(real)
+            real_logits, real_classes, redrawn = self.discriminator.forward_with_reconstruction(seen, labels)
+            target = F.interpolate(seen.detach(), size=redrawn.shape[-2:], mode="area")
+            reconstruction = hp.reconstruction_weight * F.mse_loss(redrawn, target)
+        else:
+            real_logits, real_classes = self._d_outputs(real, labels)
+            reconstruction = 0.0
         fake_logits, fake_classes = self._d_outputs(fake, labels)
         loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits, real_target=1.0 - hp.label_smoothing)
+        loss = loss + reconstruction
         if self.acgan:  # D learns the class of real (and, as in Odena et al., of fake) images
             class_loss = F.cross_entropy(real_classes, labels)
             if hp.acgan_fake_class_loss:
@@ -251,6 +270,12 @@ class ConditionalGAN(L.LightningModule):
             loss = loss + hp.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, labels)
         if r1_now:  # lazy R1 (every r1_interval-th batch) is scaled up to the same average strength
             loss = loss + 0.5 * hp.r1_gamma * hp.r1_interval * losses.r1_penalty(real_logits, real)
+        if hp.get("lecam_weight", 0) > 0:
+            anchors = self.lecam_anchors
+            loss = loss + hp.lecam_weight * losses.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
+            with torch.no_grad():
+                means = torch.stack([real_logits.detach().mean(), fake_logits.detach().mean()]).to(anchors.dtype)
+                anchors.lerp_(means, 1.0 - hp.lecam_decay)
         return loss, real_logits, fake_logits
 
     def _generator_loss(self, fake, labels) -> torch.Tensor:

@@ -70,3 +70,11 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al. 2018): mean ||grad_x D(x)||^2 on real images; ``real`` must have had
     requires_grad set before D's forward. Multiply by gamma / 2."""
     return _input_gradient_norms(real_logits, real).pow(2).mean()
+
+
+def lecam_penalty(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_anchor: torch.Tensor,
+                  fake_anchor: torch.Tensor) -> torch.Tensor:
+    """LeCam regularisation (Tseng et al. 2021, for GANs on little data): D's logits on real images are
+    pulled towards the moving average of its fake logits and the other way round, but only where
+    they have drifted past it, so D cannot grow ever more confident on a memorised training set."""
+    return F.relu(real_logits - fake_anchor).pow(2).mean() + F.relu(real_anchor - fake_logits).pow(2).mean()

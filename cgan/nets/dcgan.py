@@ -73,6 +73,13 @@ def _widths(base_width: int, n: int, max_width: int) -> list[int]:
     return [min(base_width * 2 ** (n - 2 - i), max_width) for i in range(n - 1)]
 
 
+def _doubling(in_ch: int, out_ch: int, upsample: str) -> list[nn.Module]:
+    """Layers that double the feature map's size: ConvTranspose 4x4 stride 2, or nearest x2 + conv 3x3."""
+    if upsample == "nearest":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False)]
+    return [nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)]
+
+
 class DCGANGenerator(nn.Module):
     def __init__(
         self,
@@ -89,8 +96,16 @@ class DCGANGenerator(nn.Module):
         # false: the article's plain BatchNorm (the label enters only as the start map); true: each
         # block's BatchNorm scale and shift depend on the class.
         conditional_batchnorm: bool = False,
+        # How each block doubles the size: transpose (article 002: ConvTranspose 4x4, stride 2) | nearest
+        # (nearest-neighbour x2, then a 3x3 conv: no checkerboard pattern, Odena et al. 2016).
+        upsample: str = "transpose",
+        # Channels of one extra 3x3 conv block at the full image size before the RGB layer (0: none; the
+        # RGB layer then makes the last doubling itself from base_width channels).
+        full_res_width: int = 0,
     ):
         super().__init__()
+        if upsample not in ("transpose", "nearest"):
+            raise UserError(f"model.generator.upsample={upsample!r} is not one of transpose, nearest")
         self.image_shape = tuple(image_shape)
         self.start, n = plan_upsampling(image_shape)
         widths = _widths(base_width, n, max_width)
@@ -104,9 +119,15 @@ class DCGANGenerator(nn.Module):
         for width in widths:
             norm = (ClassConditionalBatchNorm2d(width, num_classes, bn_eps, bn_momentum) if conditional_batchnorm
                     else nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
-            layers += [nn.ConvTranspose2d(in_ch, width, 4, 2, 1, bias=False), norm, nn.ReLU(inplace=True)]
+            layers += [*_doubling(in_ch, width, upsample), norm, nn.ReLU(inplace=True)]
             in_ch = width
-        layers += [nn.ConvTranspose2d(in_ch, self.image_shape[0], 4, 2, 1, bias=False), nn.Tanh()]
+        if full_res_width:
+            norm = (ClassConditionalBatchNorm2d(full_res_width, num_classes, bn_eps, bn_momentum)
+                    if conditional_batchnorm else nn.BatchNorm2d(full_res_width, eps=bn_eps, momentum=bn_momentum))
+            layers += [*_doubling(in_ch, full_res_width, upsample), norm, nn.ReLU(inplace=True),
+                       nn.Conv2d(full_res_width, self.image_shape[0], 3, 1, 1, bias=False), nn.Tanh()]
+        else:
+            layers += [*_doubling(in_ch, self.image_shape[0], upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
@@ -117,6 +138,17 @@ class DCGANGenerator(nn.Module):
         for layer in self.net:
             h = layer(h, labels) if isinstance(layer, ClassConditionalBatchNorm2d) else layer(h)
         return h
+
+
+def _decoder(in_ch: int, out_ch: int, size: int, out_size: int, bn_eps: float, bn_momentum: float) -> nn.Sequential:
+    """FastGAN's small decoder: nearest x2 + 3x3 conv blocks, halving the channels, to out_size, then RGB."""
+    layers: list[nn.Module] = []
+    while size < out_size:
+        width = max(in_ch // 2, 16)
+        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, width, 3, 1, 1, bias=False),
+                   nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum), nn.ReLU(inplace=True)]
+        in_ch, size = width, size * 2
+    return nn.Sequential(*layers, nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.Tanh())
 
 
 class DCGANDiscriminator(nn.Module):
@@ -132,6 +164,10 @@ class DCGANDiscriminator(nn.Module):
         bn_momentum: float = 0.1,
         spectral_norm: bool = False,
         conditioning: str = "concat",  # concat (article 002) | projection | acgan
+        # FastGAN's self-supervised D (Liu et al. 2021): a small decoder redraws each real image at half
+        # size from D's features at twice the start size, so D must keep what the image shows, not
+        # just what tells it apart from fakes. The GAN adds model.reconstruction_weight * MSE to D's loss.
+        decoder: bool = False,
     ):
         super().__init__()
         self.image_shape = tuple(image_shape)
@@ -160,13 +196,27 @@ class DCGANDiscriminator(nn.Module):
         layers += [nn.Flatten(), nn.Dropout(dropout)]
         self.net = nn.Sequential(*layers)
         self.head = DiscriminatorHead(in_ch * start**2, num_classes, conditioning)
+        self.decoder, self.decode_after = None, None
+        if decoder:  # from the output of the next-to-last block (2 * start wide) up to half the image size
+            self.decode_after = [i for i, m in enumerate(layers) if isinstance(m, nn.LeakyReLU)][-2]
+            self.decoder = _decoder(widths[-2], channels, 2 * start, image_shape[1] // 2, bn_eps, bn_momentum)
         self.apply(init_dcgan_weights)
         if spectral_norm:
             apply_spectral_norm(self)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor, return_class_logits: bool = False):
         """Logits (B,); with ``return_class_logits``, (logits, class logits (B, K) for acgan else None)."""
+        logits, class_logits, _ = self.forward_with_reconstruction(images, labels, reconstruct=False)
+        return (logits, class_logits) if return_class_logits else logits
+
+    def forward_with_reconstruction(self, images: torch.Tensor, labels: torch.Tensor, reconstruct: bool = True):
+        """(logits, class logits or None, the decoder's half-size image in [-1, 1] or None)."""
         if self.label_map is not None:
             images = torch.cat([images, self.label_map(labels).view(-1, *self.image_shape)], dim=1)
-        logits, class_logits = self.head(self.net(images), labels)
-        return (logits, class_logits) if return_class_logits else logits
+        h, redrawn = images, None
+        for i, layer in enumerate(self.net):
+            h = layer(h)
+            if reconstruct and i == self.decode_after:
+                redrawn = self.decoder(h)
+        logits, class_logits = self.head(h, labels)
+        return logits, class_logits, redrawn

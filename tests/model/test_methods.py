@@ -58,6 +58,31 @@ def test_dcgan_conditioning_with_spectral_norm_and_diffaugment_trains(tmp_path, 
                                "model.augment=[color,translation,cutout]"])
 
 
+def test_lecam_trains_and_its_averages_follow_d(tmp_path):
+    run = train_and_check(tmp_path, [*SMALL_DCGAN, "model.lecam_weight=0.3", "model.lecam_decay=0.5"])
+    anchors = run.model.lecam_anchors  # moving averages of D's real and fake logits, saved for resume
+    assert torch.isfinite(anchors).all() and (anchors != 0).all()
+    assert "lecam_anchors" in run.model.state_dict()
+
+
+def test_self_supervised_discriminator_trains_its_decoder(tmp_path):
+    cfg = compose_train(tmp_path, [*QUICK, *SMALL_DCGAN, "model.discriminator.decoder=true"])
+    L.seed_everything(cfg.seed)
+    before = build_model(cfg, build_datamodule(cfg)).discriminator.decoder.state_dict()
+    run = train_and_check(tmp_path, [*SMALL_DCGAN, "model.discriminator.decoder=true"])
+    after = run.model.discriminator.decoder.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in after)  # the reconstruction loss reached it
+    real = torch.zeros(2, *run.model.hparams.image_shape)
+    _, _, redrawn = run.model.discriminator.forward_with_reconstruction(real, torch.tensor([0, 1]))
+    assert redrawn.shape == (2, real.shape[1], real.shape[2] // 2, real.shape[3] // 2)
+
+
+@pytest.mark.parametrize("bad", ["model.lecam_weight=-1", "model.lecam_decay=1.0"])
+def test_lecam_refuses_bad_values(tmp_path, bad):
+    with pytest.raises(ValueError, match="lecam"):
+        build_model(compose_train(tmp_path, [*QUICK, bad]), None)
+
+
 def test_diffaugment_keeps_shapes_and_gradients():
     x = (torch.rand(6, 3, 16, 16) * 2 - 1).requires_grad_(True)
     out = DiffAugment(["color", "translation", "cutout"])(x)

@@ -37,3 +37,12 @@ def test_r1_penalty_matches_hand_computed_value_and_trains_d():
     assert penalty.item() == pytest.approx(4 * 2.0**2)  # ||grad||^2 = w^2 * 4 pixels
     penalty.backward()
     assert w.grad.item() == pytest.approx(2 * 4 * 2.0)  # d(4 w^2)/dw: the penalty reaches D's weights
+
+
+def test_lecam_penalty_only_pulls_logits_that_drifted_past_the_other_sides_average():
+    real, fake = torch.tensor([3.0, -1.0]), torch.tensor([-2.0, 1.0])
+    # real logits above the fake anchor (0): (3 - 0)^2 / 2; fake logits below the real anchor (0.5): (2.5)^2 / 2
+    expected = 9.0 / 2 + 2.5**2 / 2
+    assert losses.lecam_penalty(real, fake, torch.tensor(0.5), torch.tensor(0.0)).item() == pytest.approx(expected)
+    # a D that has not drifted apart (real logits under the fake anchor, fake over the real one): no penalty
+    assert losses.lecam_penalty(torch.tensor([-1.0]), torch.tensor([1.0]), torch.tensor(0.0), torch.tensor(0.0)) == 0
