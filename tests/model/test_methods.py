@@ -79,8 +79,9 @@ def test_self_supervised_discriminator_trains_its_decoder(tmp_path):
 
 @pytest.mark.parametrize("bad", ["model.lecam_weight=-1", "model.lecam_decay=1.0"])
 def test_lecam_refuses_bad_values(tmp_path, bad):
+    cfg = compose_train(tmp_path, [*QUICK, bad])
     with pytest.raises(ValueError, match="lecam"):
-        build_model(compose_train(tmp_path, [*QUICK, bad]), None)
+        build_model(cfg, build_datamodule(cfg))
 
 
 def test_diffaugment_keeps_shapes_and_gradients():
