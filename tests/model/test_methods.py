@@ -6,6 +6,7 @@ import torch
 from conftest import TINY, compose_train
 
 from cgan.data import build_datamodule
+from cgan.errors import UserError
 from cgan.model import losses
 from cgan.model.augment import DiffAugment, parse_policy
 from cgan.nets import MLPDiscriminator
@@ -80,7 +81,7 @@ def test_self_supervised_discriminator_trains_its_decoder(tmp_path):
 @pytest.mark.parametrize("bad", ["model.lecam_weight=-1", "model.lecam_decay=1.0"])
 def test_lecam_refuses_bad_values(tmp_path, bad):
     cfg = compose_train(tmp_path, [*QUICK, bad])
-    with pytest.raises(ValueError, match="lecam"):
+    with pytest.raises(UserError, match="bad model config: model.lecam_weight must be >= 0"):
         build_model(cfg, build_datamodule(cfg))
 
 
