@@ -100,6 +100,12 @@ class ConditionalGAN(L.LightningModule):
         if lecam_weight < 0 or not 0.0 < lecam_decay < 1.0:
             raise ValueError(f"model.lecam_weight must be >= 0 and model.lecam_decay in (0, 1), got {lecam_weight} "
                              f"and {lecam_decay}")
+        if compile and (r1_gamma > 0 or loss == "wgan-gp"):
+            # torch.compile's autograd cannot differentiate a gradient (found by cgan-bench: a RuntimeError
+            # from deep inside the first D step otherwise).
+            raise ValueError("model.compile=true cannot train with model.r1_gamma > 0 or loss=wgan-gp: their "
+                             "penalties differentiate D's gradient, which torch.compile does not support; "
+                             "set model.compile=false or model.r1_gamma=0")
         if d_steps_per_g_step < 1:
             raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
         optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}

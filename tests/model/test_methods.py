@@ -85,6 +85,13 @@ def test_lecam_refuses_bad_values(tmp_path, bad):
         build_model(cfg, build_datamodule(cfg))
 
 
+@pytest.mark.parametrize("penalty", ["model.r1_gamma=0.1", "model.loss=wgan-gp"])
+def test_compile_with_a_gradient_penalty_is_refused_in_one_sentence(tmp_path, penalty):
+    cfg = compose_train(tmp_path, [*QUICK, "model.compile=true", penalty])
+    with pytest.raises(UserError, match="model.compile=true cannot train with model.r1_gamma > 0 or loss=wgan-gp"):
+        build_model(cfg, build_datamodule(cfg))
+
+
 def test_diffaugment_keeps_shapes_and_gradients():
     x = (torch.rand(6, 3, 16, 16) * 2 - 1).requires_grad_(True)
     out = DiffAugment(["color", "translation", "cutout"])(x)
