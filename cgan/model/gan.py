@@ -156,10 +156,10 @@ class ConditionalGAN(L.LightningModule):
                                      for m in self.discriminator.modules()):
             log.warning("loss=wgan-gp with BatchNorm in D: the gradient penalty assumes each logit depends on "
                         "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
-        # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
-        # samples than the live G; grids, metrics and sample.py use it when on.
         if lecam_weight > 0:  # LeCam's moving averages of D's real and fake logits (saved, for resume)
             self.register_buffer("lecam_anchors", torch.zeros(2))
+        # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
+        # samples than the live G; grids, metrics and sample.py use it when on.
         self.generator_ema = None
         if ema_decay is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()

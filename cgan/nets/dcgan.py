@@ -8,6 +8,10 @@ Conv blocks (BatchNorm but on the first, LeakyReLU(0.2)) down to (s, s), one log
 ``conditioning`` may also be ``projection`` or ``acgan`` (the image alone goes in; see
 cgan/nets/conditioning.py).
 
+Options beyond the article (off by default, measured in docs/results.md's lever sweep): G may upsample
+by nearest-neighbour + 3x3 conv instead of ConvTranspose and add a 3x3 conv block at full size; D may
+carry FastGAN's decoder, which redraws real images from its features (a self-supervised loss).
+
 Sizes: s * 2**n with a start size s of 3..7 and n >= 2 upsamplings, square:
 28 (7 * 4) for MNIST, and 32, 64, 128, 256, ... for RGB photos.
 """
