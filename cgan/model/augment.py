@@ -86,14 +86,20 @@ class DiffAugment(nn.Module):
         self.translation_ratio = translation_ratio
         self.cutout_ratio = cutout_ratio
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                probability: torch.Tensor | None = None) -> torch.Tensor:
+        """With ``probability`` (a 0-d tensor, ADA's p), each operation reaches each image with that
+        probability (drawn per image and operation, no host sync); None: every image, every operation."""
         for op in self.ops:
             if op == "color":
-                x = color(x, generator)
+                y = color(x, generator)
             elif op == "translation":
-                x = translation(x, self.translation_ratio, generator)
+                y = translation(x, self.translation_ratio, generator)
             else:
-                x = cutout(x, self.cutout_ratio, generator)
+                y = cutout(x, self.cutout_ratio, generator)
+            if probability is not None:
+                y = torch.where(_uniform(x, generator) < probability.to(x.dtype), y, x)
+            x = y
         return x
 
     def extra_repr(self) -> str:

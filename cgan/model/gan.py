@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -83,6 +84,11 @@ class ConditionalGAN(L.LightningModule):
         lecam_weight: float = 0.0,
         lecam_decay: float = 0.99,
         reconstruction_weight: float = 1.0,
+        topk_gamma: float | None = None,
+        topk_min_fraction: float = 0.5,
+        ada_target: float | None = None,
+        ada_images: int = 50_000,
+        ada_interval: int = 4,
     ):
         super().__init__()
         if on_nan not in ON_NAN:
@@ -106,6 +112,17 @@ class ConditionalGAN(L.LightningModule):
             raise ValueError("model.compile=true cannot train with model.r1_gamma > 0 or loss=wgan-gp: their "
                              "penalties differentiate D's gradient, which torch.compile does not support; "
                              "set model.compile=false or model.r1_gamma=0")
+        if topk_gamma is not None and not (0.0 < topk_gamma <= 1.0 and 0.0 < topk_min_fraction <= 1.0):
+            raise ValueError(f"model.topk_gamma must be in (0, 1] or null and model.topk_min_fraction in (0, 1], got "
+                             f"{topk_gamma} and {topk_min_fraction}")
+        if ada_target is not None:
+            if not 0.0 < ada_target < 1.0 or ada_images < 1 or ada_interval < 1:
+                raise ValueError(f"model.ada_target must be in (0, 1) or null, model.ada_images and model.ada_interval "
+                                 f">= 1, got {ada_target}, {ada_images} and {ada_interval}")
+            if not parse_policy(augment):
+                raise ValueError("model.ada_target adapts how often model.augment's operations are applied, and "
+                                 "model.augment is empty: set model.augment=[color,translation,cutout] or "
+                                 "model.ada_target=null")
         if d_steps_per_g_step < 1:
             raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
         optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
@@ -141,6 +158,11 @@ class ConditionalGAN(L.LightningModule):
                 "lecam_weight": lecam_weight,
                 "lecam_decay": lecam_decay,
                 "reconstruction_weight": reconstruction_weight,
+                "topk_gamma": topk_gamma,
+                "topk_min_fraction": topk_min_fraction,
+                "ada_target": ada_target,
+                "ada_images": ada_images,
+                "ada_interval": ada_interval,
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
@@ -156,6 +178,9 @@ class ConditionalGAN(L.LightningModule):
                                      for m in self.discriminator.modules()):
             log.warning("loss=wgan-gp with BatchNorm in D: the gradient penalty assumes each logit depends on "
                         "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
+        if ada_target is not None:  # ADA: [augmentation probability p, sum of sign(D(real)) since the last update]
+            self.register_buffer("ada_state", torch.zeros(2))
+            self._ada_batches = 0
         if lecam_weight > 0:  # LeCam's moving averages of D's real and fake logits (saved, for resume)
             self.register_buffer("lecam_anchors", torch.zeros(2))
         # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
@@ -246,9 +271,36 @@ class ConditionalGAN(L.LightningModule):
     def _labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels if self.hparams.conditional else torch.zeros_like(labels)
 
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        """Images as D sees them: DiffAugment when on, each operation with ADA's probability p when adaptive."""
+        probability = self.ada_state[0] if self.hparams.get("ada_target") is not None else None
+        return self.augment(images, probability=probability)
+
     def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor):
         """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
-        return self.discriminator(self.augment(images), labels, return_class_logits=True)
+        return self.discriminator(self._augment(images), labels, return_class_logits=True)
+
+    @torch.no_grad()
+    def _update_ada(self, real_logits: torch.Tensor) -> None:
+        """ADA (Karras et al. 2020): every ada_interval batches, raise p when D is too sure of the reals
+        (mean sign of D(real) above ada_target), lower it otherwise, by a step that moves p from 0 to 1
+        in ada_images images. On the device: no host sync."""
+        hp, state = self.hparams, self.ada_state
+        state[1] += torch.sign(real_logits.float()).mean()
+        self._ada_batches += 1
+        if self._ada_batches % hp.ada_interval == 0:
+            step = real_logits.shape[0] * hp.ada_interval / hp.ada_images
+            state[0] = (state[0] + torch.sign(state[1] / hp.ada_interval - hp.ada_target) * step).clamp(0.0, 1.0)
+            state[1] = 0.0
+
+    def topk_now(self, batch_size: int) -> int:
+        """How many of a batch's fakes the G step learns from: top-k training (Sinha et al. 2020) keeps the
+        k that D finds most real, k = max(topk_gamma ** epoch, topk_min_fraction) of the batch."""
+        gamma = self.hparams.get("topk_gamma")
+        if gamma is None:
+            return batch_size
+        fraction = max(gamma ** self.current_epoch, self.hparams.topk_min_fraction)
+        return max(1, min(batch_size, math.ceil(fraction * batch_size)))
 
     def _discriminator_loss(self, real, fake, labels, batch_idx: int):
         """(D's loss with its class loss and penalties, real logits, fake logits)."""
@@ -257,7 +309,7 @@ class ConditionalGAN(L.LightningModule):
         if r1_now:  # R1 differentiates D's output with respect to the real images
             real = real.detach().requires_grad_(True)
         if getattr(self.discriminator, "decoder", None) is not None:  # FastGAN: D also redraws real images
-            seen = self.augment(real)
+            seen = self._augment(real)
             real_logits, real_classes, redrawn = self.discriminator.forward_with_reconstruction(seen, labels)
             target = F.interpolate(seen.detach(), size=redrawn.shape[-2:], mode="area")
             reconstruction = hp.reconstruction_weight * F.mse_loss(redrawn, target)
@@ -282,10 +334,17 @@ class ConditionalGAN(L.LightningModule):
             with torch.no_grad():
                 means = torch.stack([real_logits.detach().mean(), fake_logits.detach().mean()]).to(anchors.dtype)
                 anchors.lerp_(means, 1.0 - hp.lecam_decay)
+        if hp.get("ada_target") is not None:
+            self._update_ada(real_logits)
         return loss, real_logits, fake_logits
 
     def _generator_loss(self, fake, labels) -> torch.Tensor:
         fake_logits, fake_classes = self._d_outputs(fake, labels)
+        k = self.topk_now(len(fake_logits))
+        if k < len(fake_logits):  # top-k: learn only from the fakes D finds most real (higher logit: more real)
+            keep = fake_logits.topk(k).indices
+            fake_logits, labels = fake_logits[keep], labels[keep]
+            fake_classes = fake_classes[keep] if fake_classes is not None else None
         loss = losses.generator_loss(self.hparams.loss, fake_logits)
         if self.acgan:  # G's images must be classified as the class asked for
             loss = loss + self.hparams.acgan_weight * F.cross_entropy(fake_classes, labels)
@@ -346,6 +405,8 @@ class ConditionalGAN(L.LightningModule):
         values = dict(zip((f"{k}_step" for k in self.D_METRICS), d_metrics))
         if g_loss is not None:
             values["train/g_loss_step"] = g_loss
+        if self.hparams.get("ada_target") is not None:
+            values["train/ada_p"] = self.ada_state[0]
         # sync_dist averages over DDP ranks (a no-op on one device); every rank logs on the same batches.
         self.log_dict(values, on_step=True, on_epoch=False, sync_dist=True)
         self.log("d_loss", d_metrics[0], prog_bar=True, logger=False)

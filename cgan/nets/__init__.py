@@ -10,5 +10,7 @@ supplies.
 
 from cgan.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from cgan.nets.mlp import MLPDiscriminator, MLPGenerator
+from cgan.nets.resnet import ResNetDiscriminator, ResNetGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator"]
+__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "ResNetDiscriminator",
+           "ResNetGenerator"]

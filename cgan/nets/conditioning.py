@@ -43,3 +43,22 @@ class DiscriminatorHead(nn.Module):
             logits = logits + (self.projection(labels) * features).sum(dim=1)
         class_logits = self.classifier(features) if self.classifier is not None else None
         return logits, class_logits
+
+
+class ConvDiscriminator(nn.Module):
+    """What the convolutional Ds (dcgan, resnet) share: the concat label map stacked on the image, and
+    ``forward`` as :meth:`forward_with_reconstruction` without the decoder (subclasses define that)."""
+
+    label_map: nn.Module | None
+    image_shape: tuple[int, ...]
+
+    def with_label_map(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """concat: the label's image-sized map joins the image as channels; otherwise the image alone."""
+        if self.label_map is None:
+            return images
+        return torch.cat([images, self.label_map(labels).view(-1, *self.image_shape)], dim=1)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, return_class_logits: bool = False):
+        """Logits (B,); with ``return_class_logits``, (logits, class logits (B, K) for acgan else None)."""
+        logits, class_logits, _ = self.forward_with_reconstruction(images, labels, reconstruct=False)
+        return (logits, class_logits) if return_class_logits else logits

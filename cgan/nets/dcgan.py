@@ -24,11 +24,12 @@ import torch
 from torch import nn
 
 from cgan.errors import UserError
-from cgan.nets.conditioning import DiscriminatorHead, check_conditioning
+from cgan.nets.conditioning import ConvDiscriminator, DiscriminatorHead, check_conditioning
+from cgan.nets.decoder import reconstruction_decoder
 from cgan.nets.spectral import apply_spectral_norm
 
 
-def plan_upsampling(image_shape: Sequence[int]) -> tuple[int, int]:
+def plan_upsampling(image_shape: Sequence[int], model: str = "dcgan") -> tuple[int, int]:
     """(start size s, number of doublings n) with s * 2**n == image size, or a UserError."""
     _, height, width = image_shape
     size, doublings = height, 0
@@ -37,7 +38,7 @@ def plan_upsampling(image_shape: Sequence[int]) -> tuple[int, int]:
         doublings += 1
     if height != width or doublings < 2 or size < 3:
         raise UserError(
-            f"the dcgan model cannot build {height}x{width} images: use square images of 28 or a power of "
+            f"the {model} model cannot build {height}x{width} images: use square images of 28 or a power of "
             "two from 16 up (32, 64, 128, ...), e.g. data.image_size=64"
         )
     return size, doublings
@@ -144,18 +145,7 @@ class DCGANGenerator(nn.Module):
         return h
 
 
-def _decoder(in_ch: int, out_ch: int, size: int, out_size: int, bn_eps: float, bn_momentum: float) -> nn.Sequential:
-    """FastGAN's small decoder: nearest x2 + 3x3 conv blocks, halving the channels, to out_size, then RGB."""
-    layers: list[nn.Module] = []
-    while size < out_size:
-        width = max(in_ch // 2, 16)
-        layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, width, 3, 1, 1, bias=False),
-                   nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum), nn.ReLU(inplace=True)]
-        in_ch, size = width, size * 2
-    return nn.Sequential(*layers, nn.Conv2d(in_ch, out_ch, 3, 1, 1), nn.Tanh())
-
-
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(ConvDiscriminator):
     def __init__(
         self,
         num_classes: int,
@@ -203,21 +193,14 @@ class DCGANDiscriminator(nn.Module):
         self.decoder, self.decode_after = None, None
         if decoder:  # from the output of the next-to-last block (2 * start wide) up to half the image size
             self.decode_after = [i for i, m in enumerate(layers) if isinstance(m, nn.LeakyReLU)][-2]
-            self.decoder = _decoder(widths[-2], channels, 2 * start, image_shape[1] // 2, bn_eps, bn_momentum)
+            self.decoder = reconstruction_decoder(widths[-2], channels, 2 * start, image_shape[1] // 2, bn_eps, bn_momentum)
         self.apply(init_dcgan_weights)
         if spectral_norm:
             apply_spectral_norm(self)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor, return_class_logits: bool = False):
-        """Logits (B,); with ``return_class_logits``, (logits, class logits (B, K) for acgan else None)."""
-        logits, class_logits, _ = self.forward_with_reconstruction(images, labels, reconstruct=False)
-        return (logits, class_logits) if return_class_logits else logits
-
     def forward_with_reconstruction(self, images: torch.Tensor, labels: torch.Tensor, reconstruct: bool = True):
         """(logits, class logits or None, the decoder's half-size image in [-1, 1] or None)."""
-        if self.label_map is not None:
-            images = torch.cat([images, self.label_map(labels).view(-1, *self.image_shape)], dim=1)
-        h, redrawn = images, None
+        h, redrawn = self.with_label_map(images, labels), None
         for i, layer in enumerate(self.net):
             h = layer(h)
             if reconstruct and i == self.decode_after:

@@ -1,0 +1,121 @@
+"""model=resnet with every method around it (EMA, DiffAugment + ADA, top-k, decoder, attention, spectral norm
+in G) trains, samples, exports and serves; ADA's p and top-k's k do what the papers say."""
+import json
+
+import lightning as L
+import pytest
+import torch
+from conftest import TINY_DCGAN, compose_train, make_folder
+
+from cgan.data import build_datamodule
+from cgan.generation import load_generator, sample
+from cgan.training import build_model, train
+
+TINY_RESNET = [o for o in TINY_DCGAN if not o.startswith("model.")] + [
+    "model=resnet", "model.generator.base_width=4", "model.discriminator.base_width=4", "model.latent_dim=16",
+    "callbacks.generation_metrics=null", "callbacks.class_grid.every_n_batches=0"]
+
+EVERYTHING = ["model.ema_decay=0.9", "model.augment=[color,translation,cutout]", "model.ada_target=0.6",
+              "model.ada_images=64", "model.topk_gamma=0.5", "model.discriminator.decoder=true",
+              "model.generator.attention=16", "model.discriminator.attention=16",
+              "model.generator.spectral_norm=true", "model.r1_gamma=0.1", "model.r1_interval=2"]
+
+
+@pytest.fixture(scope="module")
+def resnet_run(tmp_path_factory):
+    root = make_folder(tmp_path_factory.mktemp("folder") / "photos")
+    run_dir = tmp_path_factory.mktemp("resnet_run")
+    cfg = compose_train(run_dir, [*TINY_RESNET, *EVERYTHING, f"data.root={root}", f"paths.cache_dir={run_dir}/cache"])
+    L.seed_everything(cfg.seed)
+    before = build_model(cfg, build_datamodule(cfg)).state_dict()
+    return before, train(cfg), run_dir
+
+
+def test_resnet_trains_with_every_method(resnet_run):
+    before, run, _ = resnet_run
+    after = run.model.state_dict()
+    for prefix in ("generator.", "discriminator.", "generator_ema."):
+        assert any(not torch.equal(before[k], after[k]) for k in after if k.startswith(prefix)), prefix
+    assert all(torch.isfinite(v).all() for v in after.values() if v.is_floating_point())
+    assert run.trainer.global_step == 8
+    # ADA: 4 batches of 4 images, one update of p by +-(4 x 4) / 64 from 0; saved for a resume
+    assert run.model.ada_state[0].item() in (0.0, 0.25) and "ada_state" in after
+
+
+def test_resnet_checkpoint_samples_exports_and_serves(resnet_run, tmp_path):
+    _, run, run_dir = resnet_run
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    trained = load_generator(ckpt)
+    assert type(trained.net).__name__ == "ResNetGenerator" and trained.image_shape == (3, 32, 32)
+    out = sample(str(ckpt), labels=["rock"], n_per_label=3, out_dir=str(tmp_path / "samples"))
+    assert sorted(p.name for p in (out / "rock").iterdir()) == ["0000.png", "0001.png", "0002.png"]
+
+    from cgan.generation.export import export
+    z, labels = torch.randn(3, 16, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        expected = trained.net(z, labels)
+    scripted = export(ckpt, "torchscript", tmp_path / "g.pt")
+    assert torch.allclose(torch.jit.load(str(scripted))(z, labels), expected, atol=1e-5)
+    ort = pytest.importorskip("onnxruntime")
+    onnx_file = export(ckpt, "onnx", tmp_path / "g.onnx")
+    images = ort.InferenceSession(str(onnx_file)).run(["images"], {"noise": z.numpy(), "labels": labels.numpy()})[0]
+    assert torch.allclose(torch.from_numpy(images), expected, atol=1e-4)
+
+    pytest.importorskip("gradio")
+    from cgan.app.open_file import open_backend
+    backend = open_backend(str(onnx_file))
+    assert backend.class_names == ["paper", "rock", "scissors"] and tuple(backend.image_shape) == (3, 32, 32)
+
+
+def _module(overrides, tmp_path):
+    root = make_folder(tmp_path / "photos")
+    cfg = compose_train(tmp_path, [*TINY_RESNET, f"data.root={root}", f"paths.cache_dir={tmp_path}/cache", *overrides])
+    return build_model(cfg, build_datamodule(cfg))
+
+
+def test_ada_lowers_p_when_d_is_unsure_and_keeps_it_in_0_1(tmp_path):
+    module = _module(["model.augment=[translation]", "model.ada_target=0.6", "model.ada_images=100",
+                      "model.ada_interval=2"], tmp_path)
+    module.ada_state[0] = 0.5
+    for _ in range(2):  # D calls every real image fake: sign -1 < 0.6, so p falls by 2 x 10 / 100
+        module._update_ada(-torch.ones(10))
+    assert module.ada_state[0].item() == pytest.approx(0.3)
+    for _ in range(40):
+        module._update_ada(-torch.ones(10))
+    assert module.ada_state[0].item() == 0.0
+    for _ in range(40):
+        module._update_ada(torch.ones(10))
+    assert module.ada_state[0].item() == 1.0
+
+
+def test_ada_without_augmentations_is_one_sentence(tmp_path):
+    with pytest.raises(Exception, match="model.augment is empty"):
+        _module(["model.augment=[]", "model.ada_target=0.6"], tmp_path)
+
+
+def test_ada_p_zero_leaves_images_alone_and_one_augments_them():
+    from cgan.model.augment import DiffAugment
+
+    x = torch.rand(8, 3, 16, 16) * 2 - 1
+    augment = DiffAugment(["color", "cutout"])
+    assert torch.equal(augment(x, probability=torch.tensor(0.0)), x)
+    assert (augment(x, probability=torch.tensor(1.0)) - x).abs().amax(dim=(1, 2, 3)).min() > 0
+
+
+def test_topk_keeps_the_fakes_d_finds_most_real(tmp_path, monkeypatch):
+    module = _module(["model.topk_gamma=0.5", "model.topk_min_fraction=0.25", "model.loss=bce"], tmp_path)
+    epoch = [0]
+    monkeypatch.setattr(type(module), "current_epoch", property(lambda self: epoch[0]))
+    assert module.topk_now(16) == 16  # epoch 0: gamma ** 0 = 1
+    epoch[0] = 1
+    assert module.topk_now(16) == 8
+    epoch[0] = 5
+    assert module.topk_now(16) == 4  # floored at topk_min_fraction
+    seen = {}
+    module.discriminator.forward = lambda images, labels, return_class_logits=False: (
+        seen.setdefault("logits", torch.arange(16.0)), None)
+    fake = torch.zeros(16, *module.hparams.image_shape)
+    loss = module._generator_loss(fake, torch.zeros(16, dtype=torch.long))
+    # bce on the 4 largest logits (12..15) only
+    expected = torch.nn.functional.softplus(-torch.arange(12.0, 16.0)).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
