@@ -86,12 +86,25 @@ def newest_run_checkpoint(outputs: str | Path = "outputs") -> Path:
     return max(found, key=lambda p: p.stat().st_mtime)
 
 
-def read_checkpoint(ckpt_path: str | Path) -> dict:
-    """Load a checkpoint of ours on the CPU, turning every way it can be wrong into one UserError."""
+def checkpoint_file(ckpt_path: str | Path) -> Path:
+    """The .ckpt file that ``ckpt_path`` names: a file as it is, a run dir its ``checkpoints/last.ckpt``,
+    a checkpoints folder its ``last.ckpt`` (as train.py's resume reads a run dir)."""
     path = Path(ckpt_path)
+    if path.is_dir():
+        for candidate in (path / "checkpoints" / "last.ckpt", path / "last.ckpt"):
+            if candidate.is_file():
+                return candidate
+        raise UserError(f"ckpt_path={path} is a folder without checkpoints/last.ckpt; pass a run dir of train.py "
+                        "or a .ckpt file (e.g. <run dir>/checkpoints/best.ckpt)")
     if not path.is_file():
-        hint = " (it is a folder: point at a .ckpt file inside, e.g. checkpoints/last.ckpt)" if path.is_dir() else ""
-        raise UserError(f"checkpoint not found: {path}{hint}; pass ckpt_path=<run dir>/checkpoints/last.ckpt")
+        raise UserError(f"checkpoint not found: {path}; pass ckpt_path=<run dir> or <run dir>/checkpoints/last.ckpt")
+    return path
+
+
+def read_checkpoint(ckpt_path: str | Path) -> dict:
+    """Load a checkpoint of ours on the CPU (a file, or a run dir: its last.ckpt), turning every way it
+    can be wrong into one UserError."""
+    path = checkpoint_file(ckpt_path)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # unpickling garbage fails in many ways (KeyError, EOFError, ...)

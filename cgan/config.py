@@ -3,6 +3,7 @@ turning its ``_target_`` nodes into objects with user mistakes explained."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,33 @@ from omegaconf import DictConfig, OmegaConf
 from cgan.errors import UserError
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+def folder_key(root: str | None) -> str:
+    """``_`` and 8 hex digits naming an image folder's contents (class folders, file names and sizes), so
+    two folders with the same class names never share a classifier file; '' for data without a folder.
+    Used in conf/ as ``${cgan_folder_key:${oc.select:data.root,null}}``."""
+    path = Path(str(root)) if root else None
+    if path is None or not path.is_dir():
+        return ""
+    digest = hashlib.sha1()
+    for folder in sorted(d for d in path.iterdir() if d.is_dir() and not d.name.startswith(".")):
+        for file in sorted(f for f in folder.rglob("*") if f.is_file()):
+            digest.update(f"{file.relative_to(path)}|{file.stat().st_size}\n".encode())
+    return "_" + digest.hexdigest()[:8]
+
+
+def batches_for_images(images: int, batch_size: int) -> int:
+    """Batches that show ``images`` images at ``batch_size``: a budget in images, the same whatever the
+    batch size (``${cgan_batches_for:192000,${data.batch_size}}`` in conf/)."""
+    return -(-int(images) // int(batch_size))
+
+
+OmegaConf.register_new_resolver("cgan_folder_key", folder_key, replace=True)
+OmegaConf.register_new_resolver("cgan_batches_for", batches_for_images, replace=True)
+# trainer.max_steps counts D and G steps: two per batch.
+OmegaConf.register_new_resolver("cgan_steps_for", lambda images, batch: 2 * batches_for_images(images, batch),
+                                replace=True)
 
 # Every `???` (required) key of conf/, with the example its error message shows. A test checks that
 # each `???` in the tree has one here.

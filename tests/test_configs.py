@@ -3,8 +3,10 @@
 from pathlib import Path
 
 import pytest
-from conftest import CONF_DIR, compose_train, run_script
+from conftest import CONF_DIR, compose_train, make_folder, run_script
 from hydra.core.hydra_config import HydraConfig
+
+from cgan.config import folder_key
 
 GROUPS = ["model", "data", "trainer", "callbacks", "logger", "paths", "hydra", "experiment"]
 
@@ -37,6 +39,17 @@ def test_standard_overrides_apply(tmp_path):
     assert cfg.data.data_dir == "/somewhere"
 
 
+def test_trainer_gpu_and_accelerator_gpu_give_the_same_trainer(tmp_path):
+    """The README's GPU command (trainer.accelerator=gpu) trains exactly as trainer=gpu, cuDNN autotuning included."""
+    from omegaconf import OmegaConf
+
+    blocks = [OmegaConf.to_container(compose_train(tmp_path, ["model=dcgan", "data=rps", choice]).trainer, resolve=True)
+              for choice in ("trainer.accelerator=gpu", "trainer=gpu")]
+    assert blocks[0] == blocks[1] and blocks[0]["benchmark"] is True
+    cpu = OmegaConf.to_container(compose_train(tmp_path, ["model=dcgan", "data=rps"]).trainer, resolve=True)
+    assert cpu["accelerator"] == "cpu" and cpu["benchmark"] is None
+
+
 @pytest.mark.slow
 def test_train_cfg_job_prints_the_composed_config():
     result = run_script("train.py", "--cfg", "job", "model.latent_dim=7")
@@ -50,3 +63,22 @@ def test_unknown_model_choice_lists_valid_ones():
     result = run_script("train.py", "model=nonexistent", "--cfg", "job")
     assert result.returncode != 0
     assert "cgan" in result.stderr and "nonexistent" in result.stderr
+
+
+def test_each_image_folder_has_its_own_classifier_file(tmp_path):
+    first = make_folder(tmp_path / "a")
+    second = make_folder(tmp_path / "b", per_class=7)
+    keys = {folder_key(str(first)), folder_key(str(second))}
+    assert len(keys) == 2 and all(k.startswith("_") and len(k) == 9 for k in keys)
+    assert folder_key(None) == "" and folder_key(str(tmp_path / "missing")) == ""
+    paths = {compose_train(tmp_path, ["data=image_folder", f"data.root={root}"]).callbacks.generation_metrics
+             .classifier_path for root in (first, second)}
+    assert len(paths) == 2 and all(p.startswith("outputs/judges/image_folder64_") for p in paths)
+
+
+def test_optuna_trials_see_the_same_images_whatever_their_batch_size(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="the sweep extra is not installed")
+    for batch, steps in ((32, 12000), (64, 6000), (256, 1500)):
+        cfg = compose_train(tmp_path, ["hparams_search=mnist_optuna", f"data.batch_size={batch}"])
+        assert cfg.trainer.max_steps == steps and steps // 2 * batch == 192000
+        assert cfg.trainer.val_check_interval * batch == 64000

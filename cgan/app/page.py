@@ -4,23 +4,55 @@ for ``gradio_client``."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import random
+import tempfile
 from functools import wraps
+from pathlib import Path
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
 from cgan.app.views import MAX_SEED, MAX_STEPS, Views
 from cgan.errors import UserError
 
 
+# Where the pictures the page serves are written (one folder per distinct picture, as Gradio's cache does).
+PICTURES = Path(tempfile.gettempdir()) / "cgan-app-pictures"
+
+
+def png_file(picture: np.ndarray) -> str:
+    """The picture as a PNG file written whole before anyone can read it.
+
+    Handed an array, Gradio saves it in its cache under a name made from the picture's bytes and rewrites
+    that file in place on every request: two identical requests at once (the same class and seed) then
+    stream a file while the other truncates and rewrites it, and a client gets "Too little data for
+    declared Content-Length". A path is copied into the cache under a temporary name and renamed, and
+    this file too is written under a temporary name and renamed: no reader ever sees half a picture."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    path = PICTURES / hashlib.sha1(data).hexdigest() / "image.png"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(tmp, path)
+    return str(path)
+
+
 def one_sentence(fn):
     """A request out of bounds comes back as its one sentence on the page, not a traceback; the server
-    goes on serving."""
+    goes on serving. The picture goes out as a PNG file (:func:`png_file`)."""
 
     @wraps(fn)
     def wrapper(*args):
         try:
-            return fn(*args)
+            return png_file(fn(*args))
         except UserError as err:
             raise gr.Error(str(err), print_exception=False) from None
 

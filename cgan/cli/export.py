@@ -1,4 +1,4 @@
-"""``cgan-export``: the trained generator as one TorchScript or ONNX file (conf/export.yaml)."""
+"""``cgan-export``: the trained generator as one TorchScript, torch.export or ONNX file (conf/export.yaml)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ def run(cfg: DictConfig):
     from cgan.generation import sample  # here, not at the top: `--help` answers without loading torch
 
     return sample(cfg.ckpt_path, labels=cfg.labels, n_per_label=cfg.n_per_label, out_dir=cfg.out_dir, seed=cfg.seed,
-                  truncation=cfg.truncation, device=cfg.device, mode=cfg.mode, steps=cfg.steps)
+                  truncation=cfg.truncation, device=cfg.device, mode=cfg.mode, steps=cfg.steps,
+                  rejection=cfg.get("rejection"))
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")

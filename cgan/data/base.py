@@ -66,9 +66,10 @@ class InMemoryBatches:
         self.seed = seed
         self.rank = rank
         self.world_size = world_size
-        self._epoch_source = epoch_source  # e.g. the trainer's current epoch
-        self._own_epoch = 0
+        self._epoch_source = epoch_source  # e.g. the trainer's current epoch, read at the first pass
+        self._next_epoch: int | None = None  # later passes count on from the first
         self._resume = resume
+        self.epoch: int | None = None  # whose order the pass under way serves (what a checkpoint records)
 
     def _per_rank(self) -> int:
         return len(self.dataset) // self.world_size
@@ -88,17 +89,22 @@ class InMemoryBatches:
         return order[: self._per_rank() * self.world_size][self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        epoch = self._epoch_source() if self._epoch_source is not None else self._own_epoch
+        # A resumed pass finishes the saved epoch's order, whatever number the trainer gives the epoch
+        # (Lightning counts an epoch stopped by max_steps or max_time as done); then the count goes on.
         skip = 0
         if self._resume is not None:
-            resume_epoch, done = self._resume
+            epoch, skip = self._resume
             self._resume = None
-            skip = done if resume_epoch == epoch else 0
+        elif self._next_epoch is not None:
+            epoch = self._next_epoch
+        else:
+            epoch = self._epoch_source() if self._epoch_source is not None else 0
+        self.epoch = epoch
         order = self.indices(epoch).to(self.dataset.images.device)
         for b in range(skip, len(self)):
             index = order[b * self.batch_size : (b + 1) * self.batch_size]
             yield self.dataset.images[index], self.dataset.labels[index]
-        self._own_epoch = epoch + 1
+        self._next_epoch = epoch + 1
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -147,13 +153,21 @@ class ConditionalImageDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def expected_classes(self) -> list[str] | None:
+        """The class names this data will have, known before anything is downloaded or decoded (commands
+        check a checkpoint against them first); None when only ``setup`` can tell."""
+        return list(self.class_names) or None
+
     # -- where we are in the data, saved in checkpoints so a resumed run continues the order ----------
     def state_dict(self) -> dict:
         if self.trainer is None:
             return {}
-        # Saves happen at the end of a batch: `ready` counts the batches of this epoch trained so far.
+        # Saves happen at the end of a batch: `ready` counts the batches of this epoch trained so far, of
+        # the order the training batches are serving (the trainer's epoch is one ahead after a max_steps stop).
         done = self.trainer.fit_loop.epoch_loop.batch_progress.current.ready
-        return {"epoch": self.trainer.current_epoch, "batches_done": done}
+        batches = getattr(self, "_train_batches", None)
+        epoch = batches.epoch if batches is not None and batches.epoch is not None else self.trainer.current_epoch
+        return {"epoch": epoch, "batches_done": done}
 
     def load_state_dict(self, state_dict: dict) -> None:
         if "epoch" in state_dict:
@@ -168,9 +182,12 @@ class ConditionalImageDataModule(L.LightningDataModule):
             if self.device_resident and trainer is not None:
                 dataset = dataset.to(trainer.strategy.root_device)  # once: batches are then views on device
             resume, self._resume = (self._resume, None) if shuffle else (None, self._resume)
-            return InMemoryBatches(dataset, self.batch_size, shuffle, drop_last, seed=self.shuffle_seed,
-                                   rank=rank, world_size=world, resume=resume,
-                                   epoch_source=(lambda: trainer.current_epoch) if trainer is not None else None)
+            batches = InMemoryBatches(dataset, self.batch_size, shuffle, drop_last, seed=self.shuffle_seed,
+                                      rank=rank, world_size=world, resume=resume,
+                                      epoch_source=(lambda: trainer.current_epoch) if trainer is not None else None)
+            if shuffle:
+                self._train_batches = batches
+            return batches
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
                           num_workers=self.num_workers, pin_memory=self.pin_memory,
                           persistent_workers=self.num_workers > 0)

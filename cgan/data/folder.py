@@ -14,6 +14,7 @@ import hashlib
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, Subset
@@ -26,6 +27,9 @@ from cgan.errors import UserError
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
+# What an unreadable image file raises in PIL: not an image (UnidentifiedImageError), truncated or empty
+# (OSError, SyntaxError, ValueError), or above PIL's decompression-bomb limit (DecompressionBombError).
+UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 def scan_class_folders(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
@@ -51,11 +55,47 @@ def scan_class_folders(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     return classes, samples
 
 
-def load_image(path: Path, image_size: int) -> torch.Tensor:
-    """uint8 (3, S, S): any mode (RGBA, L, P, ...) to RGB, shorter side resized to S, centre crop."""
+# How a non-square image becomes a square one (data.fit).
+FITS = ("crop", "pad", "stretch")
+
+
+def check_fit(fit: str) -> str:
+    if fit not in FITS:
+        raise UserError(f"data.fit={fit!r} is not one of {', '.join(FITS)}: crop (centre square), pad (whole "
+                        "image, filled out with its border colour) or stretch (whole image, squashed)")
+    return fit
+
+
+def border_colour(tensor: torch.Tensor) -> list[int]:
+    """The median colour of an image's outermost pixels: the background a padded photo is filled out with."""
+    ring = torch.cat([tensor[:, 0], tensor[:, -1], tensor[:, :, 0], tensor[:, :, -1]], dim=1)
+    return ring.median(dim=1).values.tolist()
+
+
+def load_image(path: Path, image_size: int, fit: str = "crop") -> torch.Tensor:
+    """uint8 (3, S, S) from any mode (RGBA, L, P, ...). A non-square image is fitted by ``fit``: ``crop``
+    resizes the shorter side to S and keeps the centre square (cuts off what lies beyond it), ``pad``
+    resizes the longer side to S and fills out the rest with the border colour (keeps everything),
+    ``stretch`` resizes both sides to S (keeps everything, changes the proportions)."""
     with Image.open(path) as img:
+        if img.mode.startswith("I"):  # 16-bit (or 32-bit) grayscale: to 8 bits by its range, not clipped at 255
+            values = np.asarray(img, dtype=np.float64)
+            peak = 65535.0 if values.max() <= 65535 else float(values.max())
+            img = Image.fromarray((values / peak * 255).round().clip(0, 255).astype(np.uint8))
         img = img.convert("RGB")
         tensor = TF.pil_to_tensor(img)
+    if fit == "stretch":
+        return TF.resize(tensor, [image_size, image_size], antialias=True)
+    if fit == "pad":
+        height, width = tensor.shape[1:]
+        scale = image_size / max(height, width)
+        size = [max(1, round(height * scale)), max(1, round(width * scale))]
+        tensor = TF.resize(tensor, size, antialias=True)
+        top, left = (image_size - size[0]) // 2, (image_size - size[1]) // 2
+        canvas = torch.tensor(border_colour(tensor), dtype=torch.uint8)[:, None, None].repeat(1, image_size,
+                                                                                             image_size)
+        canvas[:, top:top + size[0], left:left + size[1]] = tensor
+        return canvas
     tensor = TF.resize(tensor, image_size, antialias=True)
     return TF.center_crop(tensor, [image_size, image_size])
 
@@ -68,7 +108,7 @@ def check_readable(samples: list[tuple[Path, int]], skip_bad_images: bool) -> li
             with Image.open(path) as img:
                 img.verify()
             good.append((path, label))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        except UNREADABLE as err:
             if not skip_bad_images:
                 raise UserError(f"cannot read image {path} ({type(err).__name__}: {err}); remove or replace it, "
                                 "or set data.skip_bad_images=true to skip unreadable files") from err
@@ -79,9 +119,10 @@ def check_readable(samples: list[tuple[Path, int]], skip_bad_images: bool) -> li
 class FolderImages(Dataset):
     """Decodes one image per item (for DataLoader workers): (uint8 (3, S, S), label)."""
 
-    def __init__(self, samples: list[tuple[Path, int]], image_size: int):
+    def __init__(self, samples: list[tuple[Path, int]], image_size: int, fit: str = "crop"):
         self.samples = samples
         self.image_size = image_size
+        self.fit = fit
         self.labels = torch.tensor([label for _, label in samples], dtype=torch.long)
 
     def __len__(self) -> int:
@@ -89,25 +130,25 @@ class FolderImages(Dataset):
 
     def __getitem__(self, index: int):
         path, label = self.samples[index]
-        return load_image(path, self.image_size), label
+        return load_image(path, self.image_size, self.fit), label
 
 
-def folder_fingerprint(samples: list[tuple[Path, int]], image_size: int) -> str:
-    """Changes when any file is added, removed, renamed or rewritten, or the size changes."""
-    digest = hashlib.sha1(f"{CACHE_FORMAT}:{image_size}".encode())
+def folder_fingerprint(samples: list[tuple[Path, int]], image_size: int, fit: str = "crop") -> str:
+    """Changes when any file is added, removed, renamed or rewritten, or the size or fit changes."""
+    digest = hashlib.sha1(f"{CACHE_FORMAT}:{image_size}{'' if fit == 'crop' else ':' + fit}".encode())
     for path, label in samples:
         stat = path.stat()
         digest.update(f"{path}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def decode_folder(root: Path, image_size: int, skip_bad_images: bool = False,
-                  cache_dir: Path | None = None) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+def decode_folder(root: Path, image_size: int, skip_bad_images: bool = False, cache_dir: Path | None = None,
+                  fit: str = "crop") -> tuple[list[str], torch.Tensor, torch.Tensor]:
     """(class names, uint8 images (N, 3, S, S), labels (N,)), from the cache when the folder is unchanged."""
     classes, samples = scan_class_folders(root)
     cache = None
     if cache_dir is not None:
-        cache = Path(cache_dir) / f"{root.name}_{image_size}px_{folder_fingerprint(samples, image_size)}.pt"
+        cache = Path(cache_dir) / f"{root.name}_{image_size}px_{folder_fingerprint(samples, image_size, fit)}.pt"
         if cache.is_file():
             saved = torch.load(cache, weights_only=True)
             log.info("Loaded %d decoded images of %s from cache %s", len(saved["labels"]), root, cache)
@@ -116,9 +157,9 @@ def decode_folder(root: Path, image_size: int, skip_bad_images: bool = False,
     images, labels, skipped = [], [], []
     for path, label in samples:
         try:
-            images.append(load_image(path, image_size))
+            images.append(load_image(path, image_size, fit))
             labels.append(label)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        except UNREADABLE as err:
             if not skip_bad_images:
                 raise UserError(f"cannot read image {path} ({type(err).__name__}: {err}); remove or replace it, "
                                 "or set data.skip_bad_images=true to skip unreadable files") from err
@@ -162,6 +203,7 @@ class ImageFolderDataModule(ConditionalImageDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         test_root: str | None = None,
+        fit: str = "crop",
     ):
         super().__init__(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory,
                          device_resident=device_resident, shuffle_seed=shuffle_seed)
@@ -177,13 +219,22 @@ class ImageFolderDataModule(ConditionalImageDataModule):
         self.skip_bad_images = skip_bad_images
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.image_shape = (3, image_size, image_size)
+        self.fit = check_fit(fit)
+        self.test_root_optional = False  # a data.test_root that is not a folder is a typo: say so
+
+    def expected_classes(self) -> list[str] | None:
+        """The class folders' names, listed without reading an image (None: no such folder yet)."""
+        if not self.root.is_dir():
+            return None
+        return sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
 
     def _load(self, root: Path) -> tuple[list[str], Dataset]:
         if self.in_memory:
-            classes, images, labels = decode_folder(root, self.image_size, self.skip_bad_images, self.cache_dir)
+            classes, images, labels = decode_folder(root, self.image_size, self.skip_bad_images, self.cache_dir,
+                                                    self.fit)
             return classes, InMemoryImages(images, labels)
         classes, samples = scan_class_folders(root)
-        return classes, FolderImages(check_readable(samples, self.skip_bad_images), self.image_size)
+        return classes, FolderImages(check_readable(samples, self.skip_bad_images), self.image_size, self.fit)
 
     @staticmethod
     def _subset(dataset: Dataset, index: torch.Tensor) -> Dataset:
@@ -201,6 +252,9 @@ class ImageFolderDataModule(ConditionalImageDataModule):
         self.train_set = self._subset(dataset, train_idx)
         self.val_set = self._subset(dataset, val_idx)
         self.test_set = self.val_set
+        if self.test_root is not None and not self.test_root.is_dir() and not self.test_root_optional:
+            raise UserError(f"data.test_root={self.test_root} is not a folder; point it at a folder with the same "
+                            "class sub-folders as data.root, or leave it unset to test on the validation split")
         if self.test_root is not None and self.test_root.is_dir():
             test_classes, self.test_set = self._load(self.test_root)
             if test_classes != self.class_names:

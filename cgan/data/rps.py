@@ -67,6 +67,10 @@ class RockPaperScissorsDataModule(ImageFolderDataModule):
         self.data_dir = Path(data_dir)
         self.download = download
         super().__init__(root=str(self.data_dir / "rps"), test_root=str(self.data_dir / "rps-test-set"), **kwargs)
+        self.test_root_optional = True  # without rps-test-set the validation split stands in for it
+
+    def expected_classes(self) -> list[str]:
+        return list(CLASSES)
 
     def prepare_data(self) -> None:
         for folder in (self.root, self.test_root):

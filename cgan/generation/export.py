@@ -1,12 +1,13 @@
-"""The trained generator as one file that runs without this package: TorchScript or ONNX.
+"""The trained generator as one file that runs without this package: TorchScript, torch.export or ONNX.
 
     cgan-export ckpt_path=outputs/<run>/checkpoints/last.ckpt format=torchscript out=g.pt
+    cgan-export ckpt_path=... format=pt2 out=g.pt2
     cgan-export ckpt_path=... format=onnx out=g.onnx
 
 The file holds the sampling generator (the EMA copy when training kept one) in eval mode, with inputs
 ``noise`` (B, latent_dim) float32 and ``labels`` (B,) int64, and output ``images`` (B, C, H, W) in
-[-1, 1]; any batch size B. Its metadata (``cgan.json`` in TorchScript's extra files, ``metadata_props``
-in ONNX) holds the class names, latent size and image shape.
+[-1, 1]; any batch size B. Its metadata (``cgan.json`` in TorchScript's and torch.export's extra files,
+``metadata_props`` in ONNX) holds the class names, latent size and image shape.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cgan.checkpoints import checkpoint_file
 from cgan.errors import UserError
 from cgan.generation.generator import TrainedGenerator, load_generator
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("torchscript", "onnx")
-METADATA_FILE = "cgan.json"  # TorchScript extra file name
+FORMATS = ("torchscript", "pt2", "onnx")
+SUFFIXES = {"torchscript": ".pt", "pt2": ".pt2", "onnx": ".onnx"}
+METADATA_FILE = "cgan.json"  # TorchScript's and torch.export's extra file name
 
 
 class SamplingGenerator(nn.Module):
@@ -63,6 +66,17 @@ def export_torchscript(trained: TrainedGenerator, out: Path, meta: dict) -> None
     torch.jit.save(traced, str(out), _extra_files={METADATA_FILE: json.dumps(meta)})
 
 
+def export_pt2(trained: TrainedGenerator, out: Path, meta: dict) -> None:
+    """torch.export's program (PyTorch's successor of TorchScript): ``torch.export.load(path).module()``
+    draws the same pixels as the checkpoint, at any batch size, without this package."""
+    module = SamplingGenerator(trained.net.cpu()).eval()
+    batch = torch.export.Dim("batch", min=1)
+    with torch.no_grad():
+        program = torch.export.export(module, example_inputs(trained),
+                                      dynamic_shapes={"noise": {0: batch}, "labels": {0: batch}})
+    torch.export.save(program, str(out), extra_files={METADATA_FILE: json.dumps(meta)})
+
+
 def export_onnx(trained: TrainedGenerator, out: Path, meta: dict) -> None:
     try:
         import onnx
@@ -86,14 +100,15 @@ def export(ckpt_path: str | Path, format: str = "torchscript", out: str | Path |
     """Write the checkpoint's sampling generator as ``format`` to ``out`` (default: beside the checkpoint)."""
     if format not in FORMATS:
         raise UserError(f"format={format!r} is not one of {', '.join(FORMATS)}; e.g. format=torchscript")
+    ckpt_path = checkpoint_file(ckpt_path)  # a run dir means its checkpoints/last.ckpt
     trained = load_generator(ckpt_path)
-    suffix = ".pt" if format == "torchscript" else ".onnx"
+    suffix = SUFFIXES[format]
     out = Path(out) if out else Path(ckpt_path).with_name(Path(ckpt_path).stem + "_generator" + suffix)
     if out.is_dir():
         raise UserError(f"out={out} is a folder; name the file to write, e.g. out={out / ('generator' + suffix)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = metadata(trained, ckpt_path)
-    (export_torchscript if format == "torchscript" else export_onnx)(trained, out, meta)
+    {"torchscript": export_torchscript, "pt2": export_pt2, "onnx": export_onnx}[format](trained, out, meta)
     log.info("Wrote %s (%s): noise (B, %d) + labels (B,) -> images (B, %s) in [-1, 1]; classes %s",
              out, format, trained.latent_dim, ", ".join(map(str, trained.image_shape)), ", ".join(trained.class_names))
     return out

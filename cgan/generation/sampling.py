@@ -12,6 +12,7 @@ from torchvision.utils import save_image
 from cgan.checkpoints import newest_run_checkpoint
 from cgan.errors import UserError
 from cgan.generation.generator import generate, interpolate, load_generator, resolve_labels
+from cgan.generation.rejection import check_factor, generate_with_rejection, load_discriminator
 from cgan.images import class_grid
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,22 @@ MODES = ("grid", "interpolate")
 
 
 def sample(ckpt_path: str | None, labels=None, n_per_label: int = 8, out_dir: str = "outputs/samples", seed: int = 0,
-           truncation: float | None = None, device: str = "cpu", mode: str = "grid", steps: int = 10) -> Path:
+           truncation: float | None = None, device: str = "cpu", mode: str = "grid", steps: int = 10,
+           rejection: float | None = None) -> Path:
     """Load the checkpoint (None: the newest run's last.ckpt under outputs/), generate the requested classes and write them under ``out_dir``.
 
-    ``mode=grid``: ``n_per_label`` independent samples per label. ``mode=interpolate``: ``steps``
-    images per label along one latent line (see :func:`interpolate`).
+    ``mode=grid``: ``n_per_label`` independent samples per label, each the best of ``rejection`` candidates
+    as the checkpoint's D rates them when set (:mod:`cgan.generation.rejection`). ``mode=interpolate``:
+    ``steps`` images per label along one latent line (see :func:`interpolate`).
     """
     out = Path(out_dir)
     if mode not in MODES:
         raise UserError(f"unknown mode={mode!r}: use one of {', '.join(MODES)}")
     if mode == "grid" and n_per_label <= 0:
         raise UserError(f"n_per_label must be a positive integer, got {n_per_label}")
+    rejection = check_factor(rejection)
+    if rejection is not None and mode != "grid":
+        raise UserError("rejection picks among independent samples: use it with mode=grid, or set rejection=null")
     if ckpt_path is None:
         ckpt_path = newest_run_checkpoint("outputs")
         log.info("No ckpt_path given: using the newest run's %s", ckpt_path)
@@ -60,6 +66,11 @@ def sample(ckpt_path: str | None, labels=None, n_per_label: int = 8, out_dir: st
     label_ids = resolve_labels(labels, trained.class_names)
     if mode == "interpolate":
         images, per_row = interpolate(trained, label_ids, steps, seed=seed, truncation=truncation), steps
+    elif rejection is not None:
+        discriminator = load_discriminator(ckpt_path, device=device)
+        images = generate_with_rejection(trained, discriminator, label_ids, n_per_label, rejection, seed=seed,
+                                         truncation=truncation)
+        per_row = n_per_label
     else:
         images, per_row = generate(trained, label_ids, n_per_label, seed=seed, truncation=truncation), n_per_label
     files = write_samples(images, label_ids, trained.class_names, per_row, out)

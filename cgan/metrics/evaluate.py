@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from cgan.data import build_datamodule
+from cgan.checkpoints import checkpoint_file
+from cgan.config import instantiate_or_explain
 from cgan.data.folder import load_image
 from cgan.errors import UserError
 from cgan.generation import load_generator
@@ -55,6 +56,18 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def check_fits_data(trained, class_names: Sequence[str] | None, image_shape: Sequence[int]) -> None:
+    """One sentence when a generator draws other classes or another image size than the data holds."""
+    if class_names is not None and list(trained.class_names) != list(class_names):
+        raise UserError(f"the checkpoint draws classes {trained.class_names}, the data holds {list(class_names)}; "
+                        "pass the data=... (and data.root=...) it was trained on")
+    if tuple(trained.image_shape) != tuple(image_shape):
+        channels, height, width = trained.image_shape
+        raise UserError(f"the checkpoint draws {channels}x{height}x{width} images, the data gives "
+                        f"{'x'.join(map(str, image_shape))}; pass data.image_size={height} (and the data it was "
+                        "trained on)")
+
+
 def evaluate(cfg) -> dict:
     """Score a checkpoint (``ckpt_path``) or a folder of generated images (``gen_dir``) against the real
     test split of ``data``; log the table and write it as JSON beside the source."""
@@ -62,17 +75,23 @@ def evaluate(cfg) -> dict:
         raise UserError("pass exactly one of ckpt_path=<checkpoint> or gen_dir=<folder of <class>/*.png>")
     if cfg.n_per_class <= 0:
         raise UserError(f"n_per_class must be a positive integer, got {cfg.n_per_class}")
-    # The checkpoint first: a broken one is found before the data is decoded.
-    trained = load_generator(cfg.ckpt_path, device=cfg.device) if cfg.ckpt_path is not None else None
-    datamodule = build_datamodule(cfg)
+    # The checkpoint first, and whether it fits the data, before any data is downloaded or decoded or a
+    # classifier is loaded: a broken or mismatched checkpoint is one sentence, at once.
+    trained, ckpt_file = None, None
+    datamodule = instantiate_or_explain(cfg.data, "data")
+    if cfg.ckpt_path is not None:
+        ckpt_file = checkpoint_file(cfg.ckpt_path)  # a run dir means its checkpoints/last.ckpt
+        trained = load_generator(ckpt_file, device=cfg.device)
+        check_fits_data(trained, datamodule.expected_classes(), datamodule.image_shape)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    if trained is not None:  # classes only setup could tell (an image folder that was not there before)
+        check_fits_data(trained, datamodule.class_names, datamodule.image_shape)
     judge, judge_accuracy = load_judge(cfg.classifier_path, datamodule.class_names, datamodule.image_shape)
     if trained is not None:
-        if trained.class_names != datamodule.class_names:
-            raise UserError(f"the checkpoint's classes {trained.class_names} are not those of data "
-                            f"({datamodule.class_names}); pass the data=... it was trained on")
         images, labels = generate_per_class(trained.net, trained.latent_dim, trained.num_classes,
                                             cfg.n_per_class, torch.device(cfg.device), seed=cfg.seed)
-        out = Path(cfg.ckpt_path).with_name(Path(cfg.ckpt_path).stem + "_metrics.json")
+        out = ckpt_file.with_name(ckpt_file.stem + "_metrics.json")
     else:
         images, labels = load_image_folder(Path(cfg.gen_dir), datamodule.class_names, datamodule.image_shape)
         out = Path(cfg.gen_dir) / "metrics.json"
@@ -80,7 +99,7 @@ def evaluate(cfg) -> dict:
     result = score(judge, datamodule.class_names, images, labels, real_ref, real_other, cfg.n_per_class)
     result["reference"] = getattr(datamodule, "metrics_reference", "test")
     result["classifier_test_accuracy"] = judge_accuracy
-    result["source"] = str(cfg.ckpt_path or cfg.gen_dir)
+    result["source"] = str(ckpt_file or cfg.gen_dir)
     if cfg.cas:
         result["classification_accuracy_score"] = classification_accuracy_score(
             images, labels, datamodule.test_set, datamodule.num_classes)

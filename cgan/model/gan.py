@@ -43,6 +43,11 @@ def build_generator(generator: Mapping, latent_dim: int, num_classes: int, image
     return instantiate(generator, latent_dim=latent_dim, num_classes=num_classes, image_shape=list(image_shape))
 
 
+def build_discriminator(discriminator: Mapping, num_classes: int, image_shape: Sequence[int]):
+    """The discriminator described by a ``_target_`` config; also what sample-time rejection rebuilds."""
+    return instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
+
+
 def apply_speed_options(generator: torch.nn.Module, discriminator: torch.nn.Module, hparams) -> None:
     """Kernel options that change speed, not results: channels_last memory layout for conv nets,
     and torch.compile of both nets in place (state_dict keys unchanged, so checkpoints stay portable)."""
@@ -169,7 +174,7 @@ class ConditionalGAN(L.LightningModule):
         self.skipped_batches = 0  # batches dropped by on_nan=skip_batch
         self._reset_epoch_sums()  # a run resumed mid-epoch starts without on_train_epoch_start
         self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
-        self.discriminator = instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
+        self.discriminator = build_discriminator(discriminator, num_classes, image_shape)
         # acgan: D also classifies, and both nets add the class loss (cgan/nets/conditioning.py).
         self.acgan = getattr(self.discriminator, "conditioning", None) == "acgan"
         # Applied to every image D sees, real and fake, in both steps (no parameters, nothing saved).
@@ -452,3 +457,19 @@ class ConditionalGAN(L.LightningModule):
                 "model.gradient_clip_val"
             )
         checkpoint["cgan_format"] = CHECKPOINT_FORMAT
+        # The random stream (G's noise, DiffAugment's draws) where this batch left it, so a resumed run
+        # draws what the uninterrupted run would have drawn: the same weights, bit for bit, on a CPU.
+        checkpoint["rng_states"] = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._resumed_rng_states = checkpoint.get("rng_states")  # set at train start, after the sanity check
+
+    def on_train_start(self) -> None:
+        states = getattr(self, "_resumed_rng_states", None)
+        if states:
+            torch.set_rng_state(states["torch"])
+            if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
+                torch.cuda.set_rng_state_all(states["cuda"])
+        self._resumed_rng_states = None

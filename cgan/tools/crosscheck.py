@@ -5,7 +5,7 @@ classifier scoring the same samples shows whether a gain is real or only pleases
 row of docs/results.md's gesture tables comes from this tool.
 
     cgan-crosscheck train [--epochs 12] [data overrides ...]      # train, save, print its check tables
-    cgan-crosscheck score CKPT [CKPT ...] [--n-per-class 300] [data overrides ...]
+    cgan-crosscheck score CKPT [CKPT ...] [--n-per-class 300] [--rejection 2] [data overrides ...]
 
 ``train``: a BatchNorm VGG-style CNN (four double-conv blocks, 24 to 192 channels, a 256-wide pooled
 feature layer), trained with flips, small rotations and crops, brightness/contrast, blur and noise,
@@ -33,7 +33,8 @@ from torchvision.transforms.functional import gaussian_blur
 from cgan.data import build_datamodule
 from cgan.data.base import InMemoryBatches, InMemoryImages, to_unit_range
 from cgan.errors import UserError
-from cgan.generation import load_generator
+from cgan.generation import generate_with_rejection, load_discriminator, load_generator
+from cgan.images import to_uint8
 from cgan.metrics import frechet_distance, precision_recall
 from cgan.metrics.features import judge_images
 from cgan.metrics.judge_check import disturbance_table, format_disturbances
@@ -195,8 +196,13 @@ def score(args) -> None:
                 datamodule.image_shape):
             raise UserError(f"{ckpt} draws {trained.class_names} at {list(trained.image_shape)}, the data is "
                             f"{list(datamodule.class_names)} at {list(datamodule.image_shape)}")
-        images, labels = generate_per_class(trained.net, trained.latent_dim, num_classes, n, torch.device("cpu"),
-                                            seed=args.seed)
+        if args.rejection:  # each image the best of `rejection` candidates as the checkpoint's D rates them
+            images = to_uint8(generate_with_rejection(trained, load_discriminator(ckpt), list(range(num_classes)), n,
+                                                      args.rejection, seed=args.seed))
+            labels = torch.arange(num_classes).repeat_interleave(n)
+        else:
+            images, labels = generate_per_class(trained.net, trained.latent_dim, num_classes, n, torch.device("cpu"),
+                                                seed=args.seed)
         feats, preds = judge_images(model, images)
         precision, recall = precision_recall(ref_feats, feats)
         fid = frechet_distance(ref_feats, feats)
@@ -211,14 +217,20 @@ def main(argv: list[str] | None = None) -> None:
     p_train = sub.add_parser("train", help="train the cross-check classifier and print its check tables")
     p_train.add_argument("--epochs", type=int, default=12)
     p_score = sub.add_parser("score", help="score checkpoints in the cross-check classifier's features")
+    p_score.add_argument("--rejection", type=float, default=None,
+                         help="draw this many times the images and keep those D rates best (sample.py rejection=)")
     for p in (p_train, p_score):
         p.add_argument("--n-per-class", type=int, default=300)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("args", nargs="*", help="checkpoints (score), and Hydra overrides of conf/train.yaml "
                                                 "naming the data (key=value)")
-    args = parser.parse_args(argv)
-    args.overrides = [a for a in args.args if "=" in a]
-    args.checkpoints = [Path(a) for a in args.args if "=" not in a]
+    args, rest = parser.parse_known_args(argv)  # positionals may come after the options
+    unknown = [a for a in rest if a.startswith("-")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    positional = [*args.args, *rest]
+    args.overrides = [a for a in positional if "=" in a]
+    args.checkpoints = [Path(a) for a in positional if "=" not in a]
     if args.command == "score" and not args.checkpoints:
         parser.error("score needs at least one checkpoint")
     logging.basicConfig(level=logging.WARNING)

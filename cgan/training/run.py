@@ -32,6 +32,7 @@ from cgan.checkpoints import (
 from cgan.config import CONF_DIR, instantiate_or_explain
 from cgan.data import build_datamodule
 from cgan.errors import UserError
+from cgan.nets.dcgan import plan_upsampling
 from cgan.training.callbacks import FlushLogsAfterCheckpoint
 from cgan.training.interrupts import GracefulStop
 from cgan.training.loggers import ResumableCSVLogger, finish_runs, resume_ids, save_ids, saved_ids
@@ -55,26 +56,42 @@ warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, float]:
-    """The last epoch's values of every logged metric (``train/d_loss``, ``val/d_real_prob``, ...) as floats.
+    """The last epoch's values of every logged metric (``train/d_loss``, ``val/d_real_prob``, ...) as floats;
+    a metric with no epoch value yet (a run stopped in its first epoch) gets its last per-step value.
 
-    Called once after training (one host sync); per-step values and progress-bar aliases are left out.
+    Called once after training (one host sync); progress-bar aliases are left out.
     """
-    metrics = {}
+    metrics, last_steps = {}, {}
     for key, value in trainer.callback_metrics.items():
-        if "/" in key and not key.endswith("_step") and value.numel() == 1:
+        if "/" not in key or value.numel() != 1:
+            continue
+        if key.endswith("_step"):
+            last_steps[key.removesuffix("_step")] = float(value)
+        else:
             metrics[key.removesuffix("_epoch")] = float(value)
-    return metrics
+    return {**last_steps, **metrics}
 
 
 class HParamsWithResults(L.Callback):
     """At the end of training, writes the run's settings beside its final metrics (``hp/...``) to every
     logger: TensorBoard's HParams tab, MLflow's params and metrics, W&B's config and summary, CSV's
-    hparams.yaml and metrics.csv. So a sweep's runs compare side by side in any of them."""
+    hparams.yaml and metrics.csv. So a sweep's runs compare side by side in any of them. A run stopped
+    (Ctrl-C, SIGTERM, max_time) or crashed writes them too, beside the last metrics it logged."""
 
     def __init__(self, params: dict):
         self.params = params
+        self.written = False
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._write(trainer)
+
+    def _write(self, trainer: L.Trainer) -> None:
+        if self.written:
+            return
+        self.written = True
         metrics = {f"hp/{k}": v for k, v in final_metrics(trainer).items() if math.isfinite(v)}
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
@@ -83,6 +100,7 @@ class HParamsWithResults(L.Callback):
                 logger.log_hyperparams(self.params)
                 if metrics:
                     logger.log_metrics(metrics, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+            logger.save()
 
 
 def sweepable_params(cfg: DictConfig) -> dict:
@@ -130,6 +148,9 @@ def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
         log.info("trainer.sync_batchnorm is off on CPU (torch's SyncBatchNorm needs GPUs); each rank "
                  "normalises with its own batch statistics")
         trainer_cfg = OmegaConf.merge(trainer_cfg, {"sync_batchnorm": False})
+    if trainer_cfg.get("deterministic") and trainer_cfg.get("benchmark"):
+        # cuDNN autotuning picks kernels by timing, which would override trainer.deterministic=true.
+        trainer_cfg = OmegaConf.merge(trainer_cfg, {"benchmark": False})
     accumulate = trainer_cfg.get("accumulate_grad_batches", 1)
     if accumulate != 1:
         raise UserError(f"trainer.accumulate_grad_batches={accumulate} does not apply here: D and G step by hand "
@@ -176,8 +197,35 @@ class TrainedRun:
     metrics: dict[str, float]  # the last epoch's logged values
 
 
+def check_values(cfg: DictConfig) -> None:
+    """Values out of range, each in one sentence naming its key, before any data is read or downloaded
+    (the model and data modules check them again, for callers that build them directly)."""
+    batch_size = cfg.data.get("batch_size")
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise UserError(f"data.batch_size={batch_size!r} must be a positive whole number, e.g. data.batch_size=64")
+    optimizer = cfg.model.get("optimizer") or {}
+    for key in ("lr", "d_lr"):
+        value = optimizer.get(key)
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise UserError(f"model.optimizer.{key}={value!r} must be a positive number, e.g. "
+                            f"model.optimizer.{key}=2e-4{' (or null: the same as lr)' if key == 'd_lr' else ''}")
+    ema = cfg.model.get("ema_decay")
+    if ema is not None and not (isinstance(ema, (int, float)) and 0 < ema < 1):
+        raise UserError(f"model.ema_decay={ema!r} must be between 0 and 1 (e.g. 0.999), or null for no EMA")
+    size = cfg.data.get("image_size")
+    target = str((cfg.model.get("generator") or {}).get("_target_", ""))
+    if size is not None and target.endswith(("DCGANGenerator", "ResNetGenerator")):
+        if not isinstance(size, int) or size < 1:
+            raise UserError(f"data.image_size={size!r} must be a positive whole number, e.g. data.image_size=64")
+        try:
+            plan_upsampling((3, size, size), model="dcgan" if target.endswith("DCGANGenerator") else "resnet")
+        except UserError as err:
+            raise UserError(f"data.image_size={size}: {err}") from None
+
+
 def train(cfg: DictConfig) -> TrainedRun:
     """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
+    check_values(cfg)
     if cfg.get("print_config", True):
         log.info("Composed config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
     resume_from = resolve_resume_path(cfg.get("ckpt_path"), cfg.paths.output_dir)

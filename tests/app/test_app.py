@@ -128,3 +128,80 @@ def test_bad_input_at_start_is_one_sentence_and_exit_code_2(trained_run, tmp_pat
     assert code == 2
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message.format(**fill) in lines[0], stderr
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux /proc; the page is served from this process)."""
+    import os
+
+    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.slow
+def test_sixteen_clients_at_once_get_every_good_picture_and_every_bad_sentence(gesture_checkpoint, capsys):
+    """A bounded load test on 127.0.0.1: 16 clients x 25 requests over the three views, many identical
+    (the same class and seed at once was what broke: a picture streamed while another request rewrote
+    it), every tenth out of bounds. No good request may fail, every bad one gets its sentence."""
+    import threading
+    import time
+
+    port = free_port()
+    page = serve(str(gesture_checkpoint), port=port, block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        names = open_backend(str(gesture_checkpoint)).class_names
+        warm = gradio_client.Client(url, verbose=False)
+        for _ in range(5):
+            warm.predict(names[0], 8, 0, False, 1.0, api_name="/grid")
+        rss_warm = _rss_bytes()
+        latencies, failures, sentences, lock = [], [], [], threading.Lock()
+
+        def client_loop(k: int) -> None:
+            client = gradio_client.Client(url, verbose=False)
+            for i in range(25):
+                seed = (k + i) % 2  # half the requests at any moment are identical to another client's
+                calls = [(names[i % 3], 8, seed, False, 1.0, "/grid"), (2, seed, False, 1.0, "/every_class"),
+                         (list(names), seed, seed + 1, 4, False, 1.0, "/interpolate")]
+                *args, api = calls[i % 3]
+                bad = i % 10 == 9
+                if bad:
+                    args, api = (names[0], 5000, seed, False, 1.0), "/grid"
+                start = time.perf_counter()
+                try:
+                    picture(client.predict(*args, api_name=api))
+                    with lock:
+                        (failures if bad else latencies).append(time.perf_counter() - start)
+                except Exception as err:  # noqa: BLE001 - every failure is counted and shown
+                    with lock:
+                        (sentences if bad and "greater than maximum value" in str(err) else failures).append(err)
+
+        threads = [threading.Thread(target=client_loop, args=(k,)) for k in range(16)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=240)
+        wall = time.perf_counter() - start
+        assert not any(t.is_alive() for t in threads), "clients still waiting after 240 s"
+        assert failures == [] and len(latencies) == 16 * 23 and len(sentences) == 16 * 2
+        growth = _rss_bytes() / rss_warm
+        latencies.sort()
+        with capsys.disabled():
+            print(f"\nload test: {len(latencies)} good + {len(sentences)} bad requests from 16 clients in {wall:.1f} s; "
+                  f"p50 {latencies[len(latencies) // 2]:.2f} s, p95 {latencies[int(len(latencies) * 0.95)]:.2f} s, "
+                  f"max {latencies[-1]:.2f} s; memory after / after warm-up {growth:.2f}")
+        assert growth < 1.2
+    finally:
+        page.close()
+
+
+def test_a_picture_is_written_whole_under_a_name_of_its_own_content(tmp_path, monkeypatch):
+    from cgan.app import page as page_module
+
+    monkeypatch.setattr(page_module, "PICTURES", tmp_path)
+    picture_a = np.zeros((8, 8, 3), np.uint8)
+    picture_b = np.full((8, 8, 3), 255, np.uint8)
+    path_a, again, path_b = (page_module.png_file(p) for p in (picture_a, picture_a, picture_b))
+    assert path_a == again != path_b and path_a.endswith("image.png")
+    assert np.array_equal(np.asarray(Image.open(path_a)), picture_a)
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind

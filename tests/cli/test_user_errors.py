@@ -73,6 +73,41 @@ def broken_checkpoints(folder: Path, good: Path) -> dict[str, Path]:
     return {"truncated": truncated, "text": text}
 
 
+class Payload:
+    """What a stranger's checkpoint may carry: an object whose unpickling runs code (here: makes a file)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("entry", ["train", "sample", "evaluate", "export", "app"])
+def test_a_checkpoint_carrying_code_is_refused_and_the_code_never_runs(trained_run, tmp_path, entry):
+    run_dir, _, _ = trained_run
+    marker = tmp_path / "payload_ran"
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    ckpt["hyper_parameters"]["latent_dim"] = Payload(marker)
+    poisoned = tmp_path / "poisoned.ckpt"
+    torch.save(ckpt, poisoned)
+    args = {"train": (train_main, "data.source=sample", f"ckpt_path={poisoned}", f"hydra.run.dir={tmp_path}/r"),
+            "sample": (sample_main, f"ckpt_path={poisoned}", f"out_dir={tmp_path}/out"),
+            "evaluate": (evaluate_main, "data.source=sample", f"ckpt_path={poisoned}",
+                         f"classifier_path={tmp_path}/judge.pt"),
+            "export": (export_main, f"ckpt_path={poisoned}", f"out={tmp_path}/g.pt")}
+    if entry == "app":
+        pytest.importorskip("gradio", reason="the app extra is not installed")
+        from cgan.cli.app import main as app_main
+        args["app"] = (app_main, f"ckpt_path={poisoned}", "port=7999")
+    main, *cli_args = args[entry]
+    code, stderr = run_cli(main, *cli_args)
+    assert code == 2 and "not a readable PyTorch checkpoint" in stderr, stderr
+    assert not marker.exists()  # refused by weights_only=True before anything ran
+    with pytest.raises(Exception):  # the file does carry code: plain unpickling would have run it
+        torch.load(poisoned, weights_only=True)
+
+
 @pytest.mark.parametrize("kind", ["truncated", "text"])
 @pytest.mark.parametrize("entry", ["train", "sample", "evaluate"])
 def test_a_broken_checkpoint_file_is_named_in_one_line(trained_run, tmp_path, kind, entry):
@@ -153,3 +188,21 @@ def test_gradient_accumulation_is_refused_in_one_sentence(tmp_path):
                            f"hydra.run.dir={tmp_path}/run")
     assert code == 2 and "accumulate_grad_batches=4" in stderr and "data.batch_size" in stderr
     assert "Traceback" not in stderr
+
+
+def test_every_checkpoint_read_in_the_package_refuses_code():
+    """Every torch.load in cgan/ passes weights_only=True (tensors and plain containers only)."""
+    import re
+
+    package = Path(__file__).resolve().parents[2] / "cgan"
+    calls = []
+    for path in package.rglob("*.py"):
+        source = path.read_text()
+        for match in re.finditer(r"torch\.load\(", source):
+            depth, end = 0, match.end() - 1
+            for end in range(match.end() - 1, len(source)):  # to the parenthesis that closes the call
+                depth += {"(": 1, ")": -1}.get(source[end], 0)
+                if depth == 0:
+                    break
+            calls.append((path.name, source[match.start():end + 1]))
+    assert calls and all("weights_only=True" in call for _, call in calls), calls

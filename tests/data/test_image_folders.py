@@ -2,6 +2,7 @@
 import logging
 from urllib.error import URLError
 
+import numpy as np
 import pytest
 import torch
 from conftest import CLASSES, TINY_DCGAN, compose_train, make_folder
@@ -9,6 +10,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.data import ImageFolderDataModule, RockPaperScissorsDataModule
+from cgan.data.folder import load_image
 from cgan.data import rps as rps_module
 from cgan.errors import UserError
 from cgan.generation import load_generator, sample
@@ -162,3 +164,87 @@ def test_rps_best_preset_trains_with_diffaugment_and_draws_each_gesture(tmp_path
     assert model.hparams.class_names == CLASSES
     grid = Image.open(max((run_dir / "grids").glob("*.png")))
     assert grid.size[1] == 3 * (32 + 2) + 2  # one row per gesture
+
+
+def test_a_test_root_that_is_not_a_folder_is_one_sentence(tmp_path):
+    root = make_folder(tmp_path / "photos")
+    data = ImageFolderDataModule(str(root), image_size=16, test_root=str(tmp_path / "tset"))
+    with pytest.raises(UserError, match=r"data.test_root=.*tset is not a folder"):
+        data.setup("fit")
+
+
+def _wide_hand(path):
+    """A 60x40 photo: green background, a white band across the whole width with red tips at both ends."""
+    pixels = np.zeros((40, 60, 3), np.uint8)
+    pixels[...] = (0, 160, 0)
+    pixels[15:25] = (255, 255, 255)
+    pixels[15:25, :4] = pixels[15:25, -4:] = (255, 0, 0)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def _red(image):
+    return (image[0] > 200) & (image[1] < 60) & (image[2] < 60)
+
+
+def test_non_square_photos_are_fitted_as_asked(tmp_path):
+    photo = _wide_hand(tmp_path / "hand.png")
+    crop, pad, stretch = (load_image(photo, 32, fit) for fit in ("crop", "pad", "stretch"))
+    assert crop.shape == pad.shape == stretch.shape == (3, 32, 32)
+    assert not _red(crop).any()  # the centre square cuts off both tips
+    assert _red(pad)[:, :2].any() and _red(pad)[:, -2:].any()  # everything kept...
+    assert (pad[:, 0] == torch.tensor([0, 160, 0])[:, None]).all()  # ...the top filled out with the background
+    assert _red(stretch)[:, :2].any() and _red(stretch)[:, -2:].any()
+    with pytest.raises(UserError, match="data.fit='zoom' is not one of crop, pad, stretch"):
+        ImageFolderDataModule(str(tmp_path), fit="zoom")
+
+
+def _odd_images(folder):
+    """Files a real photo folder may hold: readable ones in unusual modes, and broken ones."""
+    import io
+
+    folder.mkdir(parents=True)
+    readable = {
+        "cmyk.jpg": Image.new("CMYK", (20, 30), (0, 200, 200, 0)),
+        "gray16.png": Image.fromarray(np.full((20, 20), 40000, np.uint16)),
+        "gray.png": Image.new("L", (20, 20), 128),
+        "palette.png": Image.new("RGB", (20, 20), (200, 30, 30)).convert("P"),
+        "tiny.png": Image.new("RGB", (1, 1), (10, 200, 10)),
+    }
+    for name, img in readable.items():
+        img.save(folder / name)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (1, 2, 3)).save(buffer, format="PNG")
+    broken = {"empty.png": b"", "truncated.png": buffer.getvalue()[:60], "text.jpg": b"hello, not a picture"}
+    for name, data in broken.items():
+        (folder / name).write_bytes(data)
+    return sorted(readable), sorted(broken)
+
+
+def test_odd_modes_are_read_and_each_broken_file_is_named(tmp_path, caplog):
+    readable, broken = _odd_images(tmp_path / "photos" / "rock")
+    make_folder(tmp_path / "photos", per_class=2, classes=["paper"])
+    for name in readable:
+        image = load_image(tmp_path / "photos" / "rock" / name, 16)
+        assert image.shape == (3, 16, 16) and image.dtype == torch.uint8
+    gray16 = load_image(tmp_path / "photos" / "rock" / "gray16.png", 8)
+    assert 150 <= int(gray16.float().mean()) <= 160  # 40000 of 65535 is 156 of 255, not saturated white
+    data = ImageFolderDataModule(root=str(tmp_path / "photos"), image_size=16, val_fraction=0.0)
+    with pytest.raises(UserError, match=r"cannot read image .*(empty|text|truncated)"):
+        data.setup("fit")
+    data = ImageFolderDataModule(root=str(tmp_path / "photos"), image_size=16, val_fraction=0.0,
+                                 skip_bad_images=True)
+    with caplog.at_level(logging.WARNING):
+        data.setup("fit")
+    assert len(data.train_set) == len(readable) + 2
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert all(name in warned for name in broken) and "Skipped 3 unreadable image(s)" in warned
+
+
+def test_an_image_above_the_decompression_bomb_limit_is_named(tmp_path, monkeypatch):
+    root = make_folder(tmp_path / "photos", per_class=2)
+    Image.new("RGB", (64, 64)).save(root / "rock" / "huge.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 64 x 64 is then past twice the limit
+    data = ImageFolderDataModule(root=str(root), image_size=16)
+    with pytest.raises(UserError, match=r"cannot read image .*huge\.png \(DecompressionBombError"):
+        data.setup("fit")

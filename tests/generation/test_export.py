@@ -47,6 +47,23 @@ def test_torchscript_export_draws_what_the_checkpoint_draws(checkpoint, tmp_path
             assert torch.allclose(loaded(z, labels), trained.net(z, labels), atol=1e-5)
 
 
+def test_pt2_export_loads_with_torch_export_and_draws_what_the_checkpoint_draws(checkpoint, tmp_path):
+    from cgan.generation import load_generator
+
+    out = tmp_path / "g.pt2"
+    code, stderr = run_cli(export_main, f"ckpt_path={checkpoint}", "format=pt2", f"out={out}")
+    assert code == 0, stderr
+    extra = {"cgan.json": ""}
+    loaded = torch.export.load(str(out), extra_files=extra).module()
+    meta = json.loads(extra["cgan.json"])
+    assert meta["inputs"] == ["noise", "labels"] and len(meta["class_names"]) == 10
+    trained = load_generator(checkpoint)
+    for batch in (1, 7):  # any batch size
+        z, labels = fixed_inputs(meta["latent_dim"], batch)
+        with torch.no_grad():
+            assert torch.allclose(loaded(z, labels), trained.net(z, labels), atol=1e-5)
+
+
 def test_onnx_export_runs_in_onnxruntime_like_the_checkpoint(checkpoint, tmp_path):
     ort = pytest.importorskip("onnxruntime")
     onnx = pytest.importorskip("onnx")
@@ -68,7 +85,7 @@ def test_onnx_export_runs_in_onnxruntime_like_the_checkpoint(checkpoint, tmp_pat
 def test_a_wrong_export_format_is_one_sentence(trained_run, tmp_path):
     run_dir, _, _ = trained_run
     code, stderr = run_cli(export_main, f"ckpt_path={run_dir}/checkpoints/last.ckpt", "format=tflite")
-    assert code == 2 and "format='tflite' is not one of torchscript, onnx" in stderr
+    assert code == 2 and "format='tflite' is not one of torchscript, pt2, onnx" in stderr
     assert "Traceback" not in stderr
 
 

@@ -117,9 +117,9 @@ def test_gan_augments_real_and_fake_in_both_steps(tmp_path, monkeypatch):
     seen = []
     original = DiffAugment.forward
 
-    def spy(self, x, generator=None):
+    def spy(self, x, generator=None, probability=None):
         seen.append((x.requires_grad, tuple(x.shape)))
-        return original(self, x, generator)
+        return original(self, x, generator, probability)
 
     monkeypatch.setattr(DiffAugment, "forward", spy)
     cfg = compose_train(tmp_path, [*QUICK, "model.augment=[translation]", "trainer.max_steps=2"])

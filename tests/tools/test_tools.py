@@ -48,3 +48,38 @@ def test_app_bench_times_each_view(gesture_checkpoint, capsys):
     assert "3x32x32 images" in out
     rows = [line for line in out.splitlines() if line.startswith(("class grid", "every class", "walk"))]
     assert len(rows) == 3 and all(np.isfinite(float(row.split()[-2])) for row in rows)
+
+
+def test_crosscheck_trains_its_classifier_and_scores_a_checkpoint(gesture_checkpoint, tmp_path, monkeypatch, capsys):
+    from conftest import make_folder
+
+    from cgan.tools import crosscheck
+
+    root = make_folder(tmp_path / "photos", per_class=12)
+    monkeypatch.chdir(tmp_path)  # the classifier goes to ./outputs/judges/
+    data = ["data=image_folder", f"data.root={root}", "data.image_size=32", f"paths.cache_dir={tmp_path}/cache"]
+    crosscheck.main(["train", "--epochs", "1", "--n-per-class", "4", *data])
+    out = capsys.readouterr().out
+    assert "cross-check classifier: test accuracy" in out and "held-out test photos" in out
+    assert len(list((tmp_path / "outputs" / "judges").glob("crosscheck_imagefolder32.pt"))) == 1
+    crosscheck.main(["score", str(gesture_checkpoint), "--n-per-class", "4", "--rejection", "2", *data])
+    row = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(str(gesture_checkpoint))]
+    accuracy, fid, ratio, precision, recall = (float(v) for v in row[0][1:])
+    assert 0 <= accuracy <= 1 and fid >= 0 and 0 <= precision <= 1 and 0 <= recall <= 1
+
+
+def test_wide_photos_squash_the_subject_across_a_green_frame(tmp_path):
+    from PIL import Image
+
+    from cgan.tools import wide_photos
+
+    (tmp_path / "src" / "rock").mkdir(parents=True)
+    pixels = np.full((30, 30, 3), 255, np.uint8)
+    pixels[10:20, 10:20] = (120, 80, 60)  # a brown "hand" on white
+    Image.fromarray(pixels).save(tmp_path / "src" / "rock" / "a.png")
+    wide_photos.main([str(tmp_path / "src"), str(tmp_path / "dst"), "--size", "45x20", "--compare",
+                      str(tmp_path / "fits.png")])
+    assert Image.open(tmp_path / "fits.png").size == (2 + 66, 2 + 3 * 66)  # one class, rows crop / pad / stretch
+    out = np.asarray(Image.open(tmp_path / "dst" / "rock" / "a.png"))
+    assert out.shape == (20, 45, 3)
+    assert tuple(out[0, 0]) == (40, 160, 60) and out[10, 22, 0] < 160  # green background, the hand kept

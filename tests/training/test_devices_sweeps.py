@@ -67,9 +67,12 @@ def test_multirun_writes_one_dir_per_job_with_hparams_and_a_failing_job_does_not
     code, stderr = run_cli(train_main, "-m", "model.optimizer.lr=-1,1e-4,2e-4", *QUICK, "trainer.max_steps=4",
                            f"hydra.sweep.dir={sweep_dir}")
     assert code != 0  # the sweep reports the failed job when it ends
-    assert "learning rates must be positive" in stderr
-    job_dirs = sorted(p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit())
-    assert [p.name for p in job_dirs] == ["0", "1", "2"]
+    assert "model.optimizer.lr=-1 must be a positive number" in stderr
+    job_dirs = sorted((p for p in sweep_dir.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("_")[0]))
+    # Named by job number and its own overrides, so TensorBoard tells the curves apart; paths stay out.
+    assert [p.name.split("_", 1)[0] for p in job_dirs] == ["0", "1", "2"]
+    assert [p.name.split("model.optimizer.lr=")[1].split(",")[0] for p in job_dirs] == ["-1", "1e-4", "2e-4"]
+    assert not any("sweep.dir" in p.name or "/" in p.name for p in job_dirs)
     lrs = []
     for job in job_dirs[1:]:  # the jobs after the failed one ran
         events = EventAccumulator(str(job))

@@ -8,6 +8,7 @@ import pytest
 from conftest import CONF_DIR, ROOT, TINY, compose_train, run_cli, run_script
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.cli.train import main as train_main
 from cgan.tools.sweep_bench import images_trained
@@ -144,3 +145,24 @@ def test_slurm_launcher_config_composes():
     GlobalHydra.instance().clear()
     launcher = cfg.hydra.launcher
     assert "SlurmLauncher" in launcher._target_ and launcher.gpus_per_node == 1 and launcher.tasks_per_node == 1
+
+
+def test_a_crashed_run_still_shows_its_settings_beside_its_last_metrics(tmp_path, monkeypatch):
+    from cgan.model import ConditionalGAN
+    from cgan.training import train
+
+    original = ConditionalGAN.training_step
+
+    def crash_at_batch_6(self, batch, batch_idx):
+        if batch_idx == 6:
+            raise RuntimeError("out of memory (simulated)")
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(ConditionalGAN, "training_step", crash_at_batch_6)
+    cfg = compose_train(tmp_path, [*(o for o in TINY if not o.startswith("callbacks.")), "callbacks=none"])
+    with pytest.raises(RuntimeError, match="simulated"):
+        train(cfg)
+    events = EventAccumulator(str(tmp_path))
+    events.Reload()
+    assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
+    assert "hp/train/d_loss" in events.Tags()["scalars"]  # the last step's value: no epoch had ended

@@ -136,12 +136,40 @@ def test_same_seed_same_losses(tmp_path):
     assert step_values(tmp_path / "a", "train/g_loss_step") == step_values(tmp_path / "b", "train/g_loss_step")
 
 
+SMALL_DCGAN_ON_DIGITS = ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8",
+                        "model.ema_decay=0.9", "model.augment=[translation,cutout]", "model.r1_gamma=1",
+                        "model.r1_interval=2"]
+
+
+@pytest.mark.parametrize("model", [[], pytest.param(SMALL_DCGAN_ON_DIGITS, marks=pytest.mark.slow)],
+                         ids=["mlp", "dcgan"])
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, model):
+    """Stopped mid-epoch at step 14 and resumed to 30 == 30 steps straight, bit for bit (CPU), EMA included:
+    the checkpoint carries the random stream as well as the weights, optimizers and data order."""
+    overrides = [*QUICK, "seed=3", "callbacks.class_grid=null", "callbacks.generation_metrics=null",
+                 "callbacks.real_data_preview=null", "trainer.limit_val_batches=0", *model]
+    straight = train(compose_train(tmp_path / "a", [*overrides, "trainer.max_steps=30"])).model.state_dict()
+    train(compose_train(tmp_path / "b", [*overrides, "trainer.max_steps=14"]))
+    resumed = train(compose_train(tmp_path / "b", [*overrides, "trainer.max_steps=30", "ckpt_path=last"]))
+    assert resumed.trainer.global_step == 30
+    after = resumed.model.state_dict()
+    assert straight.keys() == after.keys()
+    different = [k for k in straight if not torch.equal(straight[k], after[k])]
+    assert different == []
+
+
 BAD_TRAIN_INPUTS = [
     (["model=transformer"], "Could not find 'model/transformer'"),
     (["data=cifar"], "Could not find 'data/cifar'"),
     (["model.no_such_key=1"], "Key 'no_such_key' is not in struct"),
-    (["data.batch_size=0"], "batch_size must be a positive integer, got 0"),
-    (["model.optimizer.lr=-0.1"], "learning rates must be positive"),
+    (["data.batch_size=0"], "data.batch_size=0 must be a positive whole number"),
+    (["model.optimizer.lr=-0.1"], "model.optimizer.lr=-0.1 must be a positive number"),
+    # values out of range are named before any data is read: here the folder does not even exist
+    (["model=dcgan", "data=image_folder", "data.root={tmp}/nowhere", "model.optimizer.d_lr=0"],
+     "model.optimizer.d_lr=0 must be a positive number"),
+    (["model.ema_decay=1.5"], "model.ema_decay=1.5 must be between 0 and 1"),
+    (["model=resnet", "data=image_folder", "data.root={tmp}/nowhere", "data.image_size=50"],
+     "data.image_size=50: the resnet model cannot build 50x50"),
     (["model=dcgan", "data=image_folder", "data.root={tmp}/photos", "data.image_size=50"], "cannot build 50x50"),
     (["model=dcgan", "data=image_folder", "data.root={tmp}/nowhere"], "does not exist"),
     (["model=dcgan", "data=image_folder", "data.root={tmp}/empty"], "has no class folders"),
