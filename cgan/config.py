@@ -36,7 +36,18 @@ def batches_for_images(images: int, batch_size: int) -> int:
     return -(-int(images) // int(batch_size))
 
 
+def job_dir_name(num, overrides) -> str:
+    """A sweep job's folder: ``<num>_<its overrides>`` (what TensorBoard names its curves by), with "/" made
+    "_" and, past 120 characters, cut and ended by 8 hex digits naming the whole, to fit a file name."""
+    overrides = str(overrides or "").replace("/", "_")
+    name = f"{num}_{overrides}" if overrides else str(num)
+    if len(name) <= 120:
+        return name
+    return f"{name[:110]}..{hashlib.sha1(overrides.encode()).hexdigest()[:8]}"
+
+
 OmegaConf.register_new_resolver("cgan_folder_key", folder_key, replace=True)
+OmegaConf.register_new_resolver("cgan_job_dir", job_dir_name, replace=True)
 OmegaConf.register_new_resolver("cgan_batches_for", batches_for_images, replace=True)
 # trainer.max_steps counts D and G steps: two per batch.
 OmegaConf.register_new_resolver("cgan_steps_for", lambda images, batch: 2 * batches_for_images(images, batch),

@@ -82,3 +82,15 @@ def test_optuna_trials_see_the_same_images_whatever_their_batch_size(tmp_path):
         cfg = compose_train(tmp_path, ["hparams_search=mnist_optuna", f"data.batch_size={batch}"])
         assert cfg.trainer.max_steps == steps and steps // 2 * batch == 192000
         assert cfg.trainer.val_check_interval * batch == 64000
+
+
+def test_sweep_job_folders_are_named_by_their_overrides_and_fit_a_file_name():
+    from cgan.config import job_dir_name
+
+    assert job_dir_name(3, "model.optimizer.lr=0.0001,seed=2") == "3_model.optimizer.lr=0.0001,seed=2"
+    assert job_dir_name(0, "") == "0"
+    assert "/" not in job_dir_name(1, "callbacks.model_checkpoint.dirpath=a/b")
+    long = ",".join(f"key{i}=value{i}" for i in range(40))
+    first, other = job_dir_name(5, long), job_dir_name(5, long + "x")
+    assert len(first) == 120 and first.startswith("5_key0=value0,") and first != other
+

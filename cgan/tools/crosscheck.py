@@ -190,6 +190,8 @@ def score(args) -> None:
     other_feats, _ = judge_images(model, others.images[balanced_subset(others.labels, n, num_classes, seed=1)])
     floor = frechet_distance(ref_feats, other_feats)
     print(f"{'checkpoint':<60}{'acc':>7}{'FID':>8}{'x floor':>9}{'prec':>7}{'recall':>7}   (floor FID {floor:.3f})")
+    # --grid: a block of 8 training photos per class, then 8 images per class of each checkpoint
+    blocks = [reference.images[balanced_subset(reference.labels, 8, num_classes, seed=3)]]
     for ckpt in args.checkpoints:
         trained = load_generator(ckpt)
         if trained.class_names != list(datamodule.class_names) or list(trained.image_shape) != list(
@@ -207,8 +209,15 @@ def score(args) -> None:
         precision, recall = precision_recall(ref_feats, feats)
         fid = frechet_distance(ref_feats, feats)
         accuracy = (preds == labels).float().mean().item()
+        blocks.append(torch.cat([images[labels == k][:8] for k in range(num_classes)]))
         print(f"{str(ckpt):<60}{accuracy:>7.3f}{fid:>8.3f}{fid / floor:>9.1f}{precision:>7.2f}{recall:>7.2f}",
               flush=True)
+    if args.grid:
+        from torchvision.utils import save_image
+
+        rows = torch.cat(blocks).float() / 255  # each block: one row of 8 per class
+        save_image(rows, args.grid, nrow=8, padding=2, pad_value=1.0)
+        print(f"wrote {args.grid}: rows of 8 per class, first the training photos, then each checkpoint in order")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -217,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     p_train = sub.add_parser("train", help="train the cross-check classifier and print its check tables")
     p_train.add_argument("--epochs", type=int, default=12)
     p_score = sub.add_parser("score", help="score checkpoints in the cross-check classifier's features")
+    p_score.add_argument("--grid", type=Path, default=None,
+                         help="also write a PNG: 8 training photos per class, then 8 images per class of each checkpoint")
     p_score.add_argument("--rejection", type=float, default=None,
                          help="draw this many times the images and keep those D rates best (sample.py rejection=)")
     for p in (p_train, p_score):

@@ -62,10 +62,14 @@ def test_crosscheck_trains_its_classifier_and_scores_a_checkpoint(gesture_checkp
     out = capsys.readouterr().out
     assert "cross-check classifier: test accuracy" in out and "held-out test photos" in out
     assert len(list((tmp_path / "outputs" / "judges").glob("crosscheck_imagefolder32.pt"))) == 1
-    crosscheck.main(["score", str(gesture_checkpoint), "--n-per-class", "4", "--rejection", "2", *data])
+    crosscheck.main(["score", str(gesture_checkpoint), "--n-per-class", "4", "--rejection", "2", *data,
+                     "--grid", str(tmp_path / "grid.png")])
     row = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(str(gesture_checkpoint))]
     accuracy, fid, ratio, precision, recall = (float(v) for v in row[0][1:])
     assert 0 <= accuracy <= 1 and fid >= 0 and 0 <= precision <= 1 and 0 <= recall <= 1
+    from PIL import Image
+    # 8 columns of 32-pixel images (padding 2)
+    assert Image.open(tmp_path / "grid.png").size[0] == 8 * 34 + 2
 
 
 def test_wide_photos_squash_the_subject_across_a_green_frame(tmp_path):

@@ -71,7 +71,7 @@ def test_multirun_writes_one_dir_per_job_with_hparams_and_a_failing_job_does_not
     job_dirs = sorted((p for p in sweep_dir.iterdir() if p.is_dir()), key=lambda p: int(p.name.split("_")[0]))
     # Named by job number and its own overrides, so TensorBoard tells the curves apart; paths stay out.
     assert [p.name.split("_", 1)[0] for p in job_dirs] == ["0", "1", "2"]
-    assert [p.name.split("model.optimizer.lr=")[1].split(",")[0] for p in job_dirs] == ["-1", "1e-4", "2e-4"]
+    assert [p.name.split("model.optimizer.lr=")[1].split(",")[0] for p in job_dirs] == ["-1", "0.0001", "0.0002"]
     assert not any("sweep.dir" in p.name or "/" in p.name for p in job_dirs)
     lrs = []
     for job in job_dirs[1:]:  # the jobs after the failed one ran

@@ -132,8 +132,9 @@ def test_joblib_launcher_runs_two_jobs(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     threads = max(1, (os.cpu_count() or 1) // 2)  # each job its share of the cores, unasked
     for job in ("0", "1"):
-        assert (tmp_path / job / "checkpoints" / "last.ckpt").is_file()
-        assert f"num_threads={threads} per job" in (tmp_path / job / "train.log").read_text()
+        (job_dir,) = tmp_path.glob(f"{job}_*")  # named by the job's number and its overrides (shortened here)
+        assert (job_dir / "checkpoints" / "last.ckpt").is_file()
+        assert f"num_threads={threads} per job" in (job_dir / "train.log").read_text()
     assert images_trained(tmp_path) == 2 * 5 * 16  # what cgan-sweep-bench counts: jobs x batches x batch size
 
 
