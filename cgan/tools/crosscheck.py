@@ -112,8 +112,8 @@ def train_classifier(train: InMemoryImages, num_classes: int, epochs: int, seed:
     return model.eval().requires_grad_(False)
 
 
-@torch.no_grad()
-def test_accuracy(model: nn.Module, data: InMemoryImages) -> float:
+def accuracy_on(model: nn.Module, data: InMemoryImages) -> float:
+    """The classifier's accuracy on labelled real images (judge_images runs without gradients)."""
     _, preds = judge_images(model, data.images)
     return (preds == data.labels).float().mean().item()
 
@@ -152,7 +152,7 @@ def train(args) -> None:
     datamodule, path = load_data(args.overrides)
     start = time.perf_counter()
     model = train_classifier(datamodule.train_set.to("cpu"), datamodule.num_classes, args.epochs, seed=args.seed)
-    accuracy = test_accuracy(model, datamodule.test_set.to("cpu"))
+    accuracy = accuracy_on(model, datamodule.test_set.to("cpu"))
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": model.config, "class_names": list(datamodule.class_names), "test_accuracy": accuracy,
                 "image_shape": list(datamodule.image_shape), "state_dict": model.state_dict()}, path)
