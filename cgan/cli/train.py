@@ -63,8 +63,9 @@ def main(cfg: DictConfig) -> float | None:
         # One line a person (or a requeued job's log) can act on, then the shell's exit code for the signal.
         run_dir = stop.ckpt_path.parent.parent if stop.ckpt_path else Path(cfg.paths.output_dir)
         action = "requeued; it resumes by itself" if stop.requeued else f"resume with: {resume_command(str(run_dir))}"
-        log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
-                    stop.ckpt_path, action)
+        if stop.is_global_zero:  # once per run, not once per DDP rank
+                log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
+                        stop.ckpt_path, action)
         sys.exit(stop.exit_code)
     # Returned for Hydra sweepers (e.g. Optuna), which minimise this value.
     objective = cfg.get("optimized_metric")

@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,14 @@ log = logging.getLogger(__name__)
 class TrainingInterrupted(Exception):
     """Training stopped on a signal after saving ``ckpt_path`` (None if nothing could be saved)."""
 
-    def __init__(self, signum: int, global_step: int, ckpt_path: Path | None, requeued: bool = False):
+    def __init__(self, signum: int, global_step: int, ckpt_path: Path | None, requeued: bool = False,
+                 is_global_zero: bool = True):
         self.signum = signum
         self.signal_name = signal.Signals(signum).name
         self.global_step = global_step
         self.ckpt_path = ckpt_path
         self.requeued = requeued
+        self.is_global_zero = is_global_zero  # under DDP every rank stops; rank 0 speaks for the run
         super().__init__(f"stopped by {self.signal_name} at global step {global_step}")
 
     @property
@@ -113,9 +116,20 @@ class GracefulStop(L.Callback):
         self._restore()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        # One flag for all ranks (a no-op on one device), so every rank saves and stops at this batch.
-        if self._saved is None and trainer.strategy.reduce_boolean_decision(self.received is not None, all=False):
-            self._saved = self._save(trainer)
+        if self._saved is None:
+            signum = self._signal_on_any_rank(trainer)
+            if signum:
+                self._saved = self._save(trainer, signum)
+
+    def _signal_on_any_rank(self, trainer) -> int:
+        """The signal any rank received (0 for none), the same on every rank, so all save and stop at this
+        batch and name the same signal: a scheduler may signal only the launching process. One small
+        all-reduce per batch under DDP; nothing on one device."""
+        mine = int(self.received or 0)
+        if trainer.world_size == 1:
+            return mine
+        flag = torch.tensor(mine, device=trainer.strategy.root_device)
+        return int(trainer.strategy.reduce(flag, reduce_op="max").item())
 
     # The batch's own scalars are logged after on_train_batch_end; stop at the next hook, once they are.
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
@@ -136,8 +150,7 @@ class GracefulStop(L.Callback):
                 logger.save()
             raise self._saved
 
-    def _save(self, trainer) -> TrainingInterrupted:
-        signum = int(self.received) if self.received is not None else int(signal.SIGTERM)
+    def _save(self, trainer, signum: int) -> TrainingInterrupted:
         keeper = next((c for c in trainer.checkpoint_callbacks
                        if isinstance(c, ModelCheckpoint) and c.save_last and c.dirpath), None)
         if keeper is not None:  # its own way, so its bookkeeping (last_model_path) stays right on resume
@@ -147,7 +160,7 @@ class GracefulStop(L.Callback):
             path = (self.checkpoint_dir or Path(trainer.default_root_dir) / "checkpoints") / "last.ckpt"
             trainer.save_checkpoint(path)  # atomic (cgan.checkpoints.AtomicCheckpointIO); rank 0 writes
         requeued = self.requeue_signal is not None and signum == self.requeue_signal and self._requeue(trainer)
-        return TrainingInterrupted(signum, trainer.global_step, path, requeued)
+        return TrainingInterrupted(signum, trainer.global_step, path, requeued, trainer.is_global_zero)
 
     @staticmethod
     def _requeue(trainer) -> bool:

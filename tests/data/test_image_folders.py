@@ -41,6 +41,26 @@ def test_image_folder_trains_and_names_classes(tmp_path):
     assert any("data/class_counts" in t for t in events.Tags()["tensors"])
 
 
+def test_a_folder_of_100_classes_trains_and_draws_each_by_name(tmp_path):
+    rng = np.random.default_rng(0)
+    names = [f"kind_{k:03d}" for k in range(100)]
+    for k, name in enumerate(names):
+        (tmp_path / "many" / name).mkdir(parents=True)
+        for i in range(3):
+            pixels = rng.integers(0, 40, (20, 20, 3), dtype=np.uint8) + np.uint8(2 * k)
+            Image.fromarray(pixels, "RGB").save(tmp_path / "many" / name / f"{i}.png")
+    run_dir = tmp_path / "run"
+    cfg = compose_train(run_dir, [*TINY_DCGAN, f"data.root={tmp_path / 'many'}", "trainer.max_steps=2",
+                                  "callbacks.class_grid.n_per_class=2", f"paths.data_dir={tmp_path / 'data'}"])
+    run = train(cfg)
+    assert run.datamodule.class_names == names
+    grid = Image.open(max((run_dir / "grids").glob("*.png")))
+    assert grid.size[1] == 100 * (32 + 2) + 2  # a row per class
+    out = sample(str(run_dir / "checkpoints" / "last.ckpt"), labels=["kind_099", 42], n_per_label=1,
+                 out_dir=str(tmp_path / "samples"))
+    assert sorted(p.parent.name for p in out.rglob("0000.png")) == ["kind_042", "kind_099"]
+
+
 def test_interpolation_writes_one_row_per_class(tmp_path):
     root = make_folder(tmp_path / "gestures", per_class=4)
     run_dir = tmp_path / "run"

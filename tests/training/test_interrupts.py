@@ -62,9 +62,14 @@ def test_a_signal_saves_the_batch_it_hit_and_the_run_resumes_from_it(tmp_path, s
     wait_for_training(proc, lines)
     time.sleep(1.0)
     proc.send_signal(signum)
+    if signum == signal.SIGINT:  # an impatient second Ctrl-C while it saves changes nothing but a line
+        time.sleep(0.01)
+        proc.send_signal(signum)
     output = finish(proc, lines)
     assert proc.returncode == code, output[-2000:]
     assert "Traceback" not in output
+    if signum == signal.SIGINT:
+        assert "Still stopping" in output
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert 0 < ckpt["global_step"] == stopped_step(output)  # the batch it stopped at, said in the log
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["last.ckpt"]
@@ -86,34 +91,86 @@ def test_a_signal_saves_the_batch_it_hit_and_the_run_resumes_from_it(tmp_path, s
     assert steps == list(range(target // 2))  # one continuous curve: nothing lost, nothing twice
 
 
-def test_a_second_ctrl_c_while_stopping_still_leaves_a_loadable_checkpoint(tmp_path):
-    run_dir = tmp_path / "run"
-    proc, lines = start(run_dir), []
+DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
+
+
+def start_ddp(run_dir: Path, *extra: str, env: dict | None = None) -> subprocess.Popen:
+    """A two-rank gloo run in its own process group, as a shell runs a foreground job."""
+    return subprocess.Popen([sys.executable, *RUN, *DDP, f"hydra.run.dir={run_dir}", *extra], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+
+
+def assert_no_process_left(group: int) -> None:
+    """Every rank of the run exited (no orphan waiting on a collective that never comes)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(group, signal.SIGKILL)
+    raise AssertionError("a rank of the stopped run was still running 10 s after it exited")
+
+
+def run_dirs_under_outputs() -> set[Path]:
+    return set((ROOT / "outputs").glob("*/*"))
+
+
+def test_ctrl_c_stops_every_ddp_rank_at_one_batch_and_the_run_resumes_to_the_exact_step(tmp_path):
+    run_dir, before = tmp_path / "run", run_dirs_under_outputs()
+    proc, lines = start_ddp(run_dir), []
     wait_for_training(proc, lines)
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the job gets it
+    stopped_at = time.time()
     output = finish(proc, lines)
-    assert proc.returncode == 130, output[-2000:]
-    assert "Still stopping" in output
+    took = time.time() - stopped_at
+    assert proc.returncode == 130, output[-3000:]
+    assert took < 30, f"the stop took {took:.0f} s"
+    assert_no_process_left(proc.pid)
+    assert "Traceback" not in output
+    assert output.count("Stopped by SIGINT") == 1  # rank 0 speaks for the run
+    # Rank 0 alone writes: one checkpoint, one event file, and no second run dir from the other rank.
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
+    assert run_dirs_under_outputs() == before
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert ckpt["global_step"] == stopped_step(output)
+    assert 0 < ckpt["global_step"] == stopped_step(output)
+
+    target = ckpt["global_step"] + 20
+    command = shlex.split(output.split("resume with: ", 1)[1].splitlines()[0])
+    command = [f"trainer.max_steps={target}" if a.startswith("trainer.max_steps=") else a for a in command[2:]]
+    resumed = subprocess.run([sys.executable, "train.py", *command], cwd=ROOT, capture_output=True, text=True,
+                             timeout=240)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == target
+    assert [s for s, _ in step_values(run_dir)] == list(range(target // 2))  # one curve, nothing twice
 
 
-def test_the_slurm_signal_saves_and_asks_to_requeue(tmp_path):
-    """What SLURM's --signal=USR1@120 does to a run of trainer=slurm (here without SLURM, so nothing
-    to requeue: the save part is what can be checked on one machine)."""
+def test_slurm_signal_to_the_launching_process_stops_all_ddp_ranks_and_requeues_once(tmp_path):
+    """SLURM's --signal=USR1@90 under trainer=slurm, simulated: a job id in the environment, an
+    `scontrol` on PATH that records what it was asked, and the signal sent to the launching process
+    only (as `scancel --signal` with --batch does): the other rank learns of it at the next batch."""
     run_dir = tmp_path / "run"
-    env_free = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
-    proc = subprocess.Popen([sys.executable, *RUN, f"hydra.run.dir={run_dir}", "requeue_signal=SIGUSR1"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env_free)
-    lines = []
+    bin_dir, calls = tmp_path / "bin", tmp_path / "scontrol_calls"
+    bin_dir.mkdir()
+    scontrol = bin_dir / "scontrol"
+    scontrol.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    scontrol.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    env.update(SLURM_JOB_ID="4242", PATH=f"{bin_dir}{os.pathsep}{env['PATH']}")
+    proc, lines = start_ddp(run_dir, "requeue_signal=SIGUSR1", env=env), []
     wait_for_training(proc, lines)
     proc.send_signal(signal.SIGUSR1)
     output = finish(proc, lines)
-    assert proc.returncode == 128 + signal.SIGUSR1, output[-2000:]
-    assert "Not a SLURM job" in output and "resume with:" in output
-    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == stopped_step(output)
+    assert proc.returncode == 128 + signal.SIGUSR1, output[-3000:]
+    assert_no_process_left(proc.pid)
+    assert calls.read_text().splitlines() == ["requeue 4242"]  # once, by rank 0
+    assert output.count("requeued; it resumes by itself") == 1
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["global_step"] == stopped_step(output)
 
 
 def test_a_time_based_checkpoint_comes_without_any_step_based_one(tmp_path):

@@ -235,3 +235,27 @@ def test_sparse_nan_checks_still_never_checkpoint_nan_weights(tmp_path, monkeypa
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["global_step"] == 30
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+
+
+@pytest.mark.parametrize("job, scontrol, said", [
+    (None, None, "Not a SLURM job"),
+    ("77", "#!/bin/sh\necho 'Invalid job id' >&2\nexit 1\n", "scontrol requeue 77 failed: Invalid job id"),
+    ("77", "#!/bin/sh\nexit 0\n", "Requeued SLURM job 77"),
+])
+def test_requeue_says_what_happened(tmp_path, monkeypatch, caplog, job, scontrol, said):
+    """The SLURM requeue path's answers, without a signal: no job id, scontrol refusing, scontrol done."""
+    from types import SimpleNamespace
+
+    from cgan.training.interrupts import GracefulStop
+    for key in [k for k in os.environ if k.startswith("SLURM_")]:
+        monkeypatch.delenv(key)
+    if job:
+        monkeypatch.setenv("SLURM_JOB_ID", job)
+    if scontrol:
+        (tmp_path / "scontrol").write_text(scontrol)
+        (tmp_path / "scontrol").chmod(0o755)
+        monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    caplog.set_level("INFO", logger="cgan.training.interrupts")
+    requeued = GracefulStop._requeue(SimpleNamespace(is_global_zero=True))
+    assert requeued == said.startswith("Requeued")
+    assert said in caplog.text
