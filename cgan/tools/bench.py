@@ -1,34 +1,43 @@
-"""Training-speed benchmark: the framework against a plain PyTorch loop of the same nets.
+"""Training-speed benchmark: the framework against a hand-written loop doing the same math.
 
-    cgan-bench [--batches N] [--warmup N] [--article] [hydra overrides ...]
-    cgan-bench data.batch_size=256 paths.data_dir=../shared/data
+    cgan-bench [--batches N] [--warmup N] [--repeats N] [--article] [--no-breakdown] [hydra overrides ...]
+    cgan-bench experiment=mnist_best paths.data_dir=../shared/data
+    cgan-bench experiment=rps_best paths.data_dir=../shared/data --batches 60
     cgan-bench model=dcgan data=rps trainer.accelerator=gpu trainer.precision=bf16-mixed
 
-Times ``--batches`` training batches (after ``--warmup``, median of ``--repeats``) of the composed train config
+Times ``--batches`` training batches (after ``--warmup``) of the composed train config
 (a) through ConditionalGAN + Lightning + the DataModule, exactly as train.py runs it
-(checkpoint and grid callbacks off: they are periodic I/O, not per-step cost), and
-(b) as a minimal hand-written loop of the same nets, optimizers and batch size over an
-in-memory tensor. With ``--article`` it also times (c) the seed article's pipeline:
-torchvision MNIST + ToTensor/Normalize + DataLoader(num_workers=2) + the plain loop.
-Prints images/s, the ratios, FLOPs per image (torch.utils.flop_counter), achieved FLOP/s
-and its share of a measured float32 matmul peak.
+(checkpoint, grid and metric callbacks off: their cost is amortised in the breakdown), and
+(b) through :class:`cgan.tools.plain_loop.PlainLoop`, the same math (DiffAugment, lazy R1, EMA,
+decoder) written by hand over the same in-memory batches, interleaved ``--repeats`` times (each
+repeat's ratio and the median are printed: a slow spell of the machine hits both alike). With
+``--article`` it also times (c) the seed article's pipeline: torchvision MNIST + ToTensor/Normalize +
+DataLoader(num_workers=2) + the plain loop. Then the breakdown: where a batch of the plain loop goes,
+phase by phase, what the framework adds, a grid and a checkpoint amortised over their intervals; the
+FLOPs of a batch (torch.utils.flop_counter: convolutions and matmuls) and the share of this device's
+measured float32 matmul and convolution peaks.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import statistics
+import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import lightning as L
 import torch
 from omegaconf import open_dict
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from cgan.data import build_datamodule
 from cgan.data.base import to_unit_range
-from cgan.model import apply_speed_options, losses
+from cgan.tools.plain_loop import PhaseClock, PlainLoop
 from cgan.training import build_loggers, build_model, build_trainer, compose_train_config
 
 log = logging.getLogger(__name__)
@@ -39,64 +48,51 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10, trials: int = 5) -> float:
-    """Measured float32 matmul FLOP/s on this device, best of ``trials`` (the ceiling the training
-    step is compared with; conv kernels can beat it, so a conv net may show more than 100%)."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def best_rate(work, flops: float, device: torch.device, reps: int, trials: int = 5) -> float:
+    """Best FLOP/s of ``work()`` over ``trials`` timings of ``reps`` calls (after a warm-up)."""
     for _ in range(3):
-        a @ b
+        work()
     best = 0.0
     for _ in range(trials):
         sync(device)
         start = time.perf_counter()
         for _ in range(reps):
-            a @ b
+            work()
         sync(device)
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - start))
+        best = max(best, flops * reps / (time.perf_counter() - start))
     return best
 
 
-class PlainLoop:
-    """The same algorithm as ConditionalGAN.training_step, without Lightning: one G forward per batch,
-    a D step on real vs detached fake, a G step through the updated D."""
-
-    def __init__(self, model, device: torch.device, autocast_dtype: torch.dtype | None = None):
-        hp = model.hparams
-        self.g, self.d = model.generator.to(device), model.discriminator.to(device)
-        apply_speed_options(self.g, self.d, hp)  # the same nets: compiled / channels_last alike
-        self.opt_g, self.opt_d = model.configure_optimizers()
-        self.loss, self.latent_dim, self.device = hp.loss, hp.latent_dim, device
-        self.autocast_dtype = autocast_dtype
-
-    def step(self, real: torch.Tensor, labels: torch.Tensor) -> None:
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
-            z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
-            fake = self.g(z, labels)
-            d_loss = losses.discriminator_loss(self.loss, self.d(real, labels), self.d(fake.detach(), labels))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
-                            enabled=self.autocast_dtype is not None):
-            g_loss = losses.generator_loss(self.loss, self.d(fake, labels))
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.opt_g.step()
+def matmul_peak(device: torch.device, n: int = 2048) -> float:
+    """Measured float32 matmul FLOP/s on this device: the ceiling a training step is compared with."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    return best_rate(lambda: a @ b, 2 * n**3, device, reps=10)
 
 
-def time_loop(loop: PlainLoop, batches, n_warmup: int, n_timed: int) -> float:
-    """Seconds for n_timed batches after n_warmup; ``batches`` yields (uint8 or float images, labels)."""
+def conv_peak(device: torch.device, batch: int = 64, channels: int = 128, size: int = 16) -> float:
+    """Measured float32 FLOP/s of a large 3x3 convolution (forward), the kind of kernel a conv GAN runs."""
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device).requires_grad_(False)
+    x = torch.randn(batch, channels, size, size, device=device)
+    flops = 2 * batch * channels * channels * 9 * size * size
+    return best_rate(lambda: conv(x), flops, device, reps=10)
+
+
+def time_loop(loop: PlainLoop, batches, n_warmup: int, n_timed: int, clock: PhaseClock | None = None) -> float:
+    """Seconds for n_timed batches after n_warmup; ``batches`` yields (uint8 or float images, labels).
+    With ``clock``, the batch's own preparation is charged to its "data" phase."""
     it = iter(batches)
     start = None
     for i in range(n_warmup + n_timed):
         if i == n_warmup:
             sync(loop.device)
+            if clock is not None:
+                clock.seconds.clear()
             start = time.perf_counter()
-        real, labels = next(it)
-        real, labels = real.to(loop.device, non_blocking=True), labels.to(loop.device, non_blocking=True)
-        if real.dtype == torch.uint8:
-            real = to_unit_range(real)
+        with clock("data") if clock is not None else nullcontext():
+            real, labels = next(it)
+            real, labels = real.to(loop.device, non_blocking=True), labels.to(loop.device, non_blocking=True)
+            if real.dtype == torch.uint8:
+                real = to_unit_range(real)
         loop.step(real, labels)
     sync(loop.device)
     return time.perf_counter() - start
@@ -128,32 +124,54 @@ class StepTimer(L.Callback):
         self.batches = trainer.fit_loop.epoch_loop._batches_that_stepped - self.first
 
 
-def flops_per_image(model, device: torch.device, batch_size: int) -> float:
-    """FLOPs of one training step per image: G forward, D on real and fake, both backwards."""
+class FlopCount(TorchDispatchMode):
+    """Convolution and matmul FLOPs of everything run inside it, by torch.utils.flop_counter's formulas.
+    (FlopCounterMode itself tracks modules with autograd hooks that R1's autograd.grad trips over.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        count = flop_registry.get(func._overloadpacket)
+        if count is not None:
+            self.total += count(*args, **kwargs, out_val=out)
+        return out
+
+
+def flops_per_batch(cfg, datamodule, device: torch.device) -> float:
+    """Convolution and matmul FLOPs of one training batch (G forward, D on real and fake, the decoder,
+    both backwards, R1 averaged over its interval), counted on the plain loop."""
+    model = build_model(cfg, datamodule)
     loop = PlainLoop(model, device)
-    shape = model.hparams.image_shape
-    real = torch.rand(batch_size, *shape, device=device) * 2 - 1
-    labels = torch.randint(0, model.hparams.num_classes, (batch_size,), device=device)
-    with FlopCounterMode(display=False) as counter:
-        loop.step(real, labels)
-    return counter.get_total_flops() / batch_size
+    hp, batch = model.hparams, cfg.data.batch_size
+    real = torch.rand(batch, *hp.image_shape, device=device) * 2 - 1
+    labels = torch.randint(0, hp.num_classes, (batch,), device=device)
+    period = max(hp.r1_interval if hp.r1_gamma > 0 else 1, hp.d_steps_per_g_step)
+    with FlopCount() as counter:
+        for _ in range(period):
+            loop.step(real, labels)
+    return counter.total / period
 
 
 def compose_config(overrides: list[str], run_dir: Path):
     cfg = compose_train_config(overrides, run_dir)
     with open_dict(cfg):
         cfg.print_config = False
-        cfg.callbacks = {}  # checkpoints, grids, metrics are periodic work, not the per-step cost measured here
+        cfg.callbacks = {}  # checkpoints, grids, metrics are periodic work: amortised in the breakdown instead
         cfg.trainer.enable_progress_bar = False
         cfg.trainer.enable_model_summary = False
         cfg.trainer.limit_val_batches = 0
         cfg.trainer.enable_checkpointing = False
+        cfg.trainer.max_epochs = -1
+        cfg.trainer.max_time = None
     return cfg
 
 
 def time_framework(cfg, datamodule, n_warmup: int, n_timed: int) -> float:
     """images/s of train.py's own path: ConditionalGAN under a Lightning Trainer, TensorBoard logging on."""
-
     L.seed_everything(0, workers=True)
     model = build_model(cfg, datamodule)
     with open_dict(cfg):
@@ -165,14 +183,21 @@ def time_framework(cfg, datamodule, n_warmup: int, n_timed: int) -> float:
     return timer.batches * cfg.data.batch_size / timer.seconds
 
 
+def autocast_dtype(cfg) -> torch.dtype | None:
+    precision = str(cfg.trainer.precision)
+    return torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
+
+
+def plain_loop_and_batches(cfg, datamodule, device, clock: PhaseClock | None = None):
+    L.seed_everything(0)
+    loop = PlainLoop(build_model(cfg, datamodule), device, autocast_dtype(cfg), clock)
+    data = datamodule.train_set.to(device)
+    return loop, in_memory_batches(data.images, data.labels, cfg.data.batch_size)
+
+
 def time_plain(cfg, datamodule, device, n_warmup: int, n_timed: int) -> float:
     """images/s of the hand-written loop over the same in-memory data on the same device."""
-    L.seed_everything(0)
-    precision = str(cfg.trainer.precision)
-    autocast = torch.bfloat16 if precision.startswith("bf16") else torch.float16 if precision.startswith("16") else None
-    loop = PlainLoop(build_model(cfg, datamodule), device, autocast)
-    data = datamodule.train_set.to(device)
-    batches = in_memory_batches(data.images, data.labels, cfg.data.batch_size)
+    loop, batches = plain_loop_and_batches(cfg, datamodule, device)
     return n_timed * cfg.data.batch_size / time_loop(loop, batches, n_warmup, n_timed)
 
 
@@ -198,51 +223,146 @@ def time_article(cfg, datamodule, device, n_warmup: int, n_timed: int) -> float 
     return n_timed * cfg.data.batch_size / time_loop(loop, endless(), n_warmup, n_timed)
 
 
+def periodic_costs(overrides: list[str], cfg, datamodule, device, framework_batches_per_s: float) -> dict[str, float]:
+    """Seconds per batch of what train.py does now and then, amortised over its interval in the preset's
+    default callbacks: the class grid (every_n_batches, and every epoch end) and the checkpoint (every
+    every_n_train_steps steps or train_time_interval, whichever comes first)."""
+    from torchvision.utils import save_image
+
+    from cgan.images import class_grid
+
+    # The timed config has its callbacks off; their settings come from the config as train.py composes it.
+    callbacks = compose_train_config(overrides, Path(tempfile.mkdtemp(prefix="cgan-bench-"))).get("callbacks") or {}
+    model = build_model(cfg, datamodule).to(device)
+    hp, costs = model.hparams, {}
+    batches_per_epoch = max(1, len(datamodule.train_set) // cfg.data.batch_size)
+    grid_cfg = callbacks.get("class_grid")
+    if grid_cfg:
+        n_per_class = grid_cfg.get("n_per_class", 8)
+        every = grid_cfg.get("every_n_batches") or 0
+        interval = min(every, batches_per_epoch) if every else batches_per_epoch
+        z = torch.randn(hp.num_classes * n_per_class, hp.latent_dim, device=device)
+        labels = torch.arange(hp.num_classes, device=device).repeat_interleave(n_per_class)
+        path = Path(tempfile.mkdtemp(prefix="cgan-bench-")) / "grid.png"
+
+        def draw():
+            model.sampling_generator.eval()
+            with torch.no_grad():
+                save_image(class_grid(model.sampling_generator(z, labels).float(), n_per_class), path)
+
+        costs[f"grid ({hp.num_classes} x {n_per_class}), every {interval} batches"] = _seconds(draw) / interval
+    ckpt_cfg = callbacks.get("model_checkpoint")
+    if ckpt_cfg:
+        steps = ckpt_cfg.get("every_n_train_steps") or 0
+        intervals = [steps // 2] if steps else []  # global steps count D and G
+        if ckpt_cfg.get("train_time_interval"):
+            h, m, sec = (int(x) for x in str(ckpt_cfg.train_time_interval).split(":"))
+            intervals.append(int((h * 3600 + m * 60 + sec) * framework_batches_per_s))
+        if intervals:
+            interval = max(1, min(intervals))
+            opt_g, opt_d = model.configure_optimizers()
+            path = Path(tempfile.mkdtemp(prefix="cgan-bench-")) / "last.ckpt"
+
+            def save():
+                state = {"state_dict": model.state_dict(), "optimizer_states": [opt_g.state_dict(), opt_d.state_dict()]}
+                torch.save(state, path.with_suffix(".tmp"))
+                os.replace(path.with_suffix(".tmp"), path)
+
+            costs[f"checkpoint, every {interval} batches"] = _seconds(save) / interval
+    return costs
+
+
+def _seconds(work, repeats: int = 3) -> float:
+    work()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def breakdown(cfg, datamodule, device, n_warmup: int, n_timed: int) -> dict[str, float]:
+    """Seconds per batch of each phase of the plain loop's step (same math as the framework's)."""
+    clock = PhaseClock(device)
+    loop, batches = plain_loop_and_batches(cfg, datamodule, device, clock)
+    total = time_loop(loop, batches, n_warmup, n_timed, clock)
+    phases = {name: seconds / n_timed for name, seconds in clock.seconds.items()}
+    phases["other (loop, Python)"] = max(0.0, total / n_timed - sum(phases.values()))
+    return phases
+
+
 def run(args) -> dict:
     """Each pipeline ``args.repeats`` times, interleaved (so a slow spell of the machine hits all of
-    them alike); the median of each is reported."""
-    import statistics
-    import tempfile
-
+    them alike); the median of each and each repeat's ratio are reported."""
     cfg = compose_config(args.overrides, Path(tempfile.mkdtemp(prefix="cgan-bench-")))
-    with open_dict(cfg):
-        cfg.trainer.max_epochs = -1
     datamodule = build_datamodule(cfg)
     device = torch.device("cuda" if cfg.trainer.accelerator in ("gpu", "cuda") else cfg.trainer.accelerator)
     if device.type == "cuda":
         device = torch.device("cuda", torch.cuda.current_device())
+    try:
+        PlainLoop(build_model(cfg, datamodule), device)
+        plain_note = None
+    except ValueError as err:
+        plain_note = str(err)
     samples: dict[str, list[float]] = {"framework": [], "plain": [], "article": []}
     for _ in range(args.repeats):
         samples["framework"].append(time_framework(cfg, datamodule, args.warmup, args.batches))
-        samples["plain"].append(time_plain(cfg, datamodule, device, args.warmup, args.batches))
-        if args.article:
-            article = time_article(cfg, datamodule, device, args.warmup, args.batches)
-            if article is not None:
-                samples["article"].append(article)
+        if plain_note is None:
+            samples["plain"].append(time_plain(cfg, datamodule, device, args.warmup, args.batches))
+            if args.article:
+                article = time_article(cfg, datamodule, device, args.warmup, args.batches)
+                if article is not None:
+                    samples["article"].append(article)
     results = {name: statistics.median(values) for name, values in samples.items() if values}
-    results["flops_per_image"] = flops_per_image(build_model(cfg, datamodule), device, cfg.data.batch_size)
-    results["peak_flops"] = matmul_peak(device)
-    results["device"] = str(device)
-    results["batch_size"] = cfg.data.batch_size
-    results["repeats"] = args.repeats
+    results["ratios"] = [f / p for f, p in zip(samples["framework"], samples["plain"])]
+    results["plain_note"] = plain_note
+    batch = cfg.data.batch_size
+    results.update(device=str(device), batch_size=batch, repeats=args.repeats, threads=torch.get_num_threads())
+    if plain_note is None:
+        results["flops_per_batch"] = flops_per_batch(cfg, datamodule, device)
+        if args.breakdown:
+            results["phases"] = breakdown(cfg, datamodule, device, args.warmup, args.batches)
+            results["periodic"] = periodic_costs(args.overrides, cfg, datamodule, device, results["framework"] / batch)
+    results["peaks"] = {"matmul": matmul_peak(device), "conv 3x3": conv_peak(device)}
     return results
 
 
 def report(results: dict) -> str:
-    fpi, peak = results["flops_per_image"], results["peak_flops"]
-    header = (f"device {results['device']}, batch {results['batch_size']}, median of {results['repeats']} runs, "
-              f"{fpi / 1e6:.1f} MFLOP per image per training step (G and D), "
-              f"measured float32 matmul peak {peak / 1e9:.0f} GFLOP/s")
-    lines = [header, "",
-             f"{'pipeline':<12}{'images/s':>10}{'GFLOP/s':>10}{'of peak':>9}"]
+    batch, peaks = results["batch_size"], results["peaks"]
+    peak = max(peaks.values())
+    lines = [f"device {results['device']} ({results['threads']} threads), batch {batch}, "
+             f"median of {results['repeats']} interleaved runs",
+             "measured float32 peaks: " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())]
+    fpb = results.get("flops_per_batch")
+    if fpb:
+        lines.append(f"{fpb / 1e9:.2f} GFLOP per batch ({fpb / batch / 1e6:.1f} MFLOP per image; convolutions "
+                     "and matmuls of G, D, decoder, both backwards, R1 averaged over its interval)")
+    lines += ["", f"{'pipeline':<12}{'images/s':>10}{'ms/batch':>10}{'GFLOP/s':>10}{'of peak':>9}"]
     for name in ("framework", "plain", "article"):
         if name in results:
             ips = results[name]
-            lines.append(f"{name:<12}{ips:>10.0f}{ips * fpi / 1e9:>10.1f}{ips * fpi / peak:>9.0%}")
+            flops = f"{ips / batch * fpb / 1e9:>10.1f}{ips / batch * fpb / peak:>9.0%}" if fpb else ""
+            lines.append(f"{name:<12}{ips:>10.0f}{1000 * batch / ips:>10.1f}{flops}")
     lines.append("")
-    lines.append(f"framework / plain loop: {results['framework'] / results['plain']:.2f}")
+    if results.get("plain_note"):
+        lines.append(f"plain loop: not timed ({results['plain_note']})")
+        return "\n".join(lines)
+    ratios = ", ".join(f"{r:.2f}" for r in results["ratios"])
+    lines.append(f"framework / plain loop: {results['framework'] / results['plain']:.2f}  (each run: {ratios})")
     if "article" in results:
         lines.append(f"framework / article pipeline: {results['framework'] / results['article']:.2f}")
+    if "phases" in results:
+        phases = results["phases"]
+        plain_batch = batch / results["plain"]
+        framework_batch = batch / results["framework"]
+        lines += ["", "where a batch goes (the plain loop's phases, then what the framework adds or saves):",
+                  f"{'phase':<44}{'ms/batch':>10}{'share':>8}"]
+        for name, seconds in sorted(phases.items(), key=lambda kv: -kv[1]):
+            lines.append(f"{name:<44}{1000 * seconds:>10.2f}{seconds / sum(phases.values()):>8.0%}")
+        lines.append(f"{'framework minus plain loop (Lightning, checks)':<44}{1000 * (framework_batch - plain_batch):>10.2f}")
+        for name, seconds in results.get("periodic", {}).items():
+            lines.append(f"{name + ', amortised':<44}{1000 * seconds:>10.2f}")
     return "\n".join(lines)
 
 
@@ -253,6 +373,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=30, help="untimed batches first (default 30)")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repetitions, median reported (default 3)")
     parser.add_argument("--article", action="store_true", help="also time the seed article's DataLoader pipeline")
+    parser.add_argument("--no-breakdown", dest="breakdown", action="store_false",
+                        help="skip the per-phase table and the amortised grid and checkpoint")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml, as for train.py")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)

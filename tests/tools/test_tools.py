@@ -9,14 +9,69 @@ from cgan.tools import app_bench, bench, quality, sweep_bench
 TINY_RUN = ["data.source=sample", "data.batch_size=16", "print_config=false"]
 
 
+# A small conv preset with every method the plain loop writes out.
+SAME_MATH = ["model=dcgan", "data.source=sample", "data.batch_size=8",
+             "model.generator.base_width=8", "model.discriminator.base_width=8", "model.generator.conditional_batchnorm=true",
+             "model.discriminator.conditioning=projection", "model.discriminator.decoder=true",
+             "model.augment=[color,translation,cutout]", "model.r1_gamma=0.5", "model.r1_interval=2",
+             "model.ema_decay=0.9", "print_config=false"]
+
+
 @pytest.mark.slow
-def test_bench_times_the_framework_against_a_plain_loop(capsys):
-    bench.main(["--batches", "2", "--warmup", "1", "--repeats", "1", *TINY_RUN])
+def test_bench_times_both_and_breaks_a_batch_into_phases(capsys):
+    bench.main(["--batches", "3", "--warmup", "1", "--repeats", "1", *SAME_MATH])
     out = capsys.readouterr().out
     assert "framework / plain loop:" in out
     figures = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
                if line.startswith(("framework ", "plain ")) and "/" not in line}
     assert figures["framework"] > 0 and figures["plain"] > 0
+    phases = out.split("where a batch goes", 1)[1]
+    for phase in ("G forward", "augment", "D forward", "decoder loss", "R1 penalty", "D backward",
+                  "G backward", "EMA update", "data", "grid (10 x 8)", "checkpoint, every"):
+        assert phase in phases, phase
+    assert "GFLOP per batch" in out and "conv 3x3" in out
+
+
+def test_the_plain_loop_does_the_frameworks_math(tmp_path):
+    """Same initial weights, random stream and batches: the hand-written step and ConditionalGAN end on
+    the same weights, so the bench compares like with like."""
+    import lightning as L
+
+    from cgan.data import build_datamodule
+    from cgan.tools.plain_loop import PlainLoop
+    from cgan.training import build_model, build_trainer, compose_train_config
+
+    class Recorder(L.Callback):
+        def on_train_start(self, trainer, pl_module):
+            self.start = {k: v.clone() for k, v in pl_module.state_dict().items()}
+            self.rng = torch.get_rng_state()
+            self.batches = []
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            self.batches.append([t.clone() for t in batch])
+
+    cfg = compose_train_config([*SAME_MATH, "callbacks=none", "logger=none", "trainer.max_steps=12",
+                                "trainer.limit_val_batches=0", "+trainer.num_sanity_val_steps=0"], tmp_path)
+    datamodule = build_datamodule(cfg)
+    model, recorder = build_model(cfg, datamodule), Recorder()
+    trainer = build_trainer(cfg, [])
+    trainer.callbacks.append(recorder)
+    trainer.fit(model, datamodule=datamodule)
+
+    twin = build_model(cfg, datamodule)
+    twin.load_state_dict(recorder.start)
+    torch.set_rng_state(recorder.rng)
+    loop = PlainLoop(twin, torch.device("cpu"))
+    for real, labels in recorder.batches:
+        loop.step(real, labels)
+    assert len(recorder.batches) == 6
+    by_hand = {**{f"generator.{k}": v for k, v in loop.g.state_dict().items()},
+               **{f"discriminator.{k}": v for k, v in loop.d.state_dict().items()},
+               **{f"generator_ema.{k}": v for k, v in loop.g_ema.state_dict().items()}}
+    assert by_hand.keys() == model.state_dict().keys()
+    for name, value in model.state_dict().items():
+        torch.testing.assert_close(by_hand[name], value, msg=name)
+        assert name.endswith("num_batches_tracked") or not torch.equal(value, recorder.start[name]), name
 
 
 def test_quality_scores_along_the_budget(sample_judge, tmp_path, monkeypatch, capsys):
