@@ -48,9 +48,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def best_rate(work, flops: float, device: torch.device, reps: int, trials: int = 5) -> float:
+def best_rate(work, flops: float, device: torch.device, reps: int = 5, trials: int = 3) -> float:
     """Best FLOP/s of ``work()`` over ``trials`` timings of ``reps`` calls (after a warm-up)."""
-    for _ in range(3):
+    for _ in range(2):
         work()
     best = 0.0
     for _ in range(trials):
@@ -63,10 +63,10 @@ def best_rate(work, flops: float, device: torch.device, reps: int, trials: int =
     return best
 
 
-def matmul_peak(device: torch.device, n: int = 2048) -> float:
+def matmul_peak(device: torch.device, n: int = 1024) -> float:
     """Measured float32 matmul FLOP/s on this device: the ceiling a training step is compared with."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    return best_rate(lambda: a @ b, 2 * n**3, device, reps=10)
+    return best_rate(lambda: a @ b, 2 * n**3, device)
 
 
 def conv_peak(device: torch.device, batch: int = 64, channels: int = 128, size: int = 16) -> float:
@@ -74,7 +74,7 @@ def conv_peak(device: torch.device, batch: int = 64, channels: int = 128, size: 
     conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device).requires_grad_(False)
     x = torch.randn(batch, channels, size, size, device=device)
     flops = 2 * batch * channels * channels * 9 * size * size
-    return best_rate(lambda: conv(x), flops, device, reps=10)
+    return best_rate(lambda: conv(x), flops, device)
 
 
 def time_loop(loop: PlainLoop, batches, n_warmup: int, n_timed: int, clock: PhaseClock | None = None) -> float:
