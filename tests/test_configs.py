@@ -94,3 +94,15 @@ def test_sweep_job_folders_are_named_by_their_overrides_and_fit_a_file_name():
     first, other = job_dir_name(5, long), job_dir_name(5, long + "x")
     assert len(first) == 120 and first.startswith("5_key0=value0,") and first != other
 
+
+
+def test_the_five_minute_digits_preset_is_mnist_best_that_stops_by_itself_on_a_cpu(tmp_path):
+    best = compose_train(tmp_path, ["experiment=mnist_best"])
+    fast = compose_train(tmp_path, ["experiment=mnist_5min"])
+    assert fast.trainer.max_time == "00:00:04:40" and best.trainer.max_time is None
+    assert compose_train(tmp_path, ["experiment=mnist_5min", "trainer=gpu"]).trainer.max_time is None
+    assert fast.model.optimizer.lr > best.model.optimizer.lr
+    # Otherwise the same nets and methods.
+    for key in ("generator", "discriminator", "r1_gamma", "r1_interval", "ema_decay", "loss"):
+        assert fast.model[key] == best.model[key], key
+    assert fast.data == best.data
