@@ -256,8 +256,9 @@ def periodic_costs(overrides: list[str], cfg, datamodule, device, framework_batc
         steps = ckpt_cfg.get("every_n_train_steps") or 0
         intervals = [steps // 2] if steps else []  # global steps count D and G
         if ckpt_cfg.get("train_time_interval"):
-            h, m, sec = (int(x) for x in str(ckpt_cfg.train_time_interval).split(":"))
-            intervals.append(int((h * 3600 + m * 60 + sec) * framework_batches_per_s))
+            parts = [float(x) for x in reversed(str(ckpt_cfg.train_time_interval).split(":"))]  # [DD:]HH:MM:SS
+            seconds = sum(x * unit for x, unit in zip(parts, (1, 60, 3600, 86400)))
+            intervals.append(int(seconds * framework_batches_per_s))
         if intervals:
             interval = max(1, min(intervals))
             opt_g, opt_d = model.configure_optimizers()

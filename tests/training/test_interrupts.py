@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, run_cli
+from conftest import ROOT
 from test_reliability import step_values
 
-from cgan.cli.train import main as train_main
 
 # Real signals sent to real training processes: each test starts one or two interpreters.
 pytestmark = pytest.mark.slow
@@ -55,40 +54,22 @@ def stopped_step(output: str) -> int:
     return int(output.split(marker, 1)[1].split(";", 1)[0])
 
 
-@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_saves_the_batch_it_hit_and_the_run_resumes_from_it(tmp_path, signum, code):
+def test_sigterm_saves_the_batch_it_hit(tmp_path):
+    """kill, Kubernetes, a spot instance: SIGTERM to a single-process run. (Ctrl-C, a second Ctrl-C and the
+    resume command are tried under DDP below, where they are hardest.)"""
     run_dir = tmp_path / "run"
     proc, lines = start(run_dir), []
     wait_for_training(proc, lines)
     time.sleep(1.0)
-    proc.send_signal(signum)
-    if signum == signal.SIGINT:  # an impatient second Ctrl-C while it saves changes nothing but a line
-        time.sleep(0.01)
-        proc.send_signal(signum)
+    proc.send_signal(signal.SIGTERM)
     output = finish(proc, lines)
-    assert proc.returncode == code, output[-2000:]
+    assert proc.returncode == 143, output[-2000:]
     assert "Traceback" not in output
-    if signum == signal.SIGINT:
-        assert "Still stopping" in output
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert 0 < ckpt["global_step"] == stopped_step(output)  # the batch it stopped at, said in the log
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["last.ckpt"]
     # Both optimizers are in it, at that same batch.
     assert [int(s["state"][0]["step"]) for s in ckpt["optimizer_states"]] == [ckpt["global_step"] // 2] * 2
-
-    if signum == signal.SIGTERM:
-        return  # the resume below is the same for every signal: checked once, after Ctrl-C
-    # The printed command resumes it; run it with a target a little further on.
-    command = shlex.split(output.split("resume with: ", 1)[1].splitlines()[0])
-    assert command[:2] == ["python", "train.py"] and f"hydra.run.dir={run_dir}" in command
-    assert command[-1] == "ckpt_path=last"
-    target = ckpt["global_step"] + 40
-    command = [f"trainer.max_steps={target}" if a.startswith("trainer.max_steps=") else a for a in command[2:]]
-    code, stderr = run_cli(train_main, *command)  # in this process: the arguments are what is tested
-    assert code == 0, stderr[-2000:]
-    assert torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == target
-    steps = [s for s, _ in step_values(run_dir)]
-    assert steps == list(range(target // 2))  # one continuous curve: nothing lost, nothing twice
 
 
 DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
@@ -125,12 +106,14 @@ def test_ctrl_c_stops_every_ddp_rank_at_one_batch_and_the_run_resumes_to_the_exa
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the job gets it
     stopped_at = time.time()
+    time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # an impatient second Ctrl-C while it saves changes nothing but a line
     output = finish(proc, lines)
     took = time.time() - stopped_at
     assert proc.returncode == 130, output[-3000:]
     assert took < 30, f"the stop took {took:.0f} s"
     assert_no_process_left(proc.pid)
-    assert "Traceback" not in output
+    assert "Traceback" not in output and "Still stopping" in output
     assert output.count("Stopped by SIGINT") == 1  # rank 0 speaks for the run
     # Rank 0 alone writes: one checkpoint, one event file, and no second run dir from the other rank.
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["last.ckpt"]
@@ -139,8 +122,11 @@ def test_ctrl_c_stops_every_ddp_rank_at_one_batch_and_the_run_resumes_to_the_exa
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert 0 < ckpt["global_step"] == stopped_step(output)
 
+    # The printed command resumes it; run it with a target a little further on.
     target = ckpt["global_step"] + 20
     command = shlex.split(output.split("resume with: ", 1)[1].splitlines()[0])
+    assert command[:2] == ["python", "train.py"] and f"hydra.run.dir={run_dir}" in command
+    assert command[-1] == "ckpt_path=last"
     command = [f"trainer.max_steps={target}" if a.startswith("trainer.max_steps=") else a for a in command[2:]]
     resumed = subprocess.run([sys.executable, "train.py", *command], cwd=ROOT, capture_output=True, text=True,
                              timeout=240)
