@@ -64,7 +64,7 @@ def main(cfg: DictConfig) -> float | None:
         run_dir = stop.ckpt_path.parent.parent if stop.ckpt_path else Path(cfg.paths.output_dir)
         action = "requeued; it resumes by itself" if stop.requeued else f"resume with: {resume_command(str(run_dir))}"
         if stop.is_global_zero:  # once per run, not once per DDP rank
-                log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
+            log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
                         stop.ckpt_path, action)
         sys.exit(stop.exit_code)
     # Returned for Hydra sweepers (e.g. Optuna), which minimise this value.

@@ -34,6 +34,13 @@ def test_bench_times_both_and_breaks_a_batch_into_phases(capsys):
     assert "GFLOP per batch" in out and "conv 3x3" in out
 
 
+def test_bench_times_a_method_the_plain_loop_lacks_through_the_framework_alone(capsys):
+    bench.main(["--batches", "2", "--warmup", "1", "--repeats", "1", *TINY_RUN, "model.topk_gamma=0.9"])
+    out = capsys.readouterr().out
+    assert "plain loop: not timed (it does not write out model.topk_gamma)" in out
+    assert "\nframework " in out and "framework / plain" not in out  # timed, and no ratio against nothing
+
+
 def test_the_plain_loop_does_the_frameworks_math(tmp_path):
     """Same initial weights, random stream and batches: the hand-written step and ConditionalGAN end on
     the same weights, so the bench compares like with like."""
