@@ -77,23 +77,37 @@ def resolve_resume_path(ckpt_path: str | None, run_dir: str | Path) -> Path | No
     return path
 
 
+def best_or_last(checkpoints: Path) -> Path:
+    """A run's ``best.ckpt`` (its weights at the lowest FID, kept when a classifier scored it while it
+    trained) when it has one, else its ``last.ckpt``; says which it took."""
+    best = checkpoints / "best.ckpt"
+    if best.is_file():
+        log.info("Using %s: the run's weights at its lowest FID while training (pass %s for its last weights)",
+                 best, checkpoints / "last.ckpt")
+        return best
+    log.info("Using %s (the run has no best.ckpt: no classifier scored it while it trained)",
+             checkpoints / "last.ckpt")
+    return checkpoints / "last.ckpt"
+
+
 def newest_run_checkpoint(outputs: str | Path = "outputs") -> Path:
-    """The most recently written ``checkpoints/last.ckpt`` of any run under ``outputs`` (sample.py's default)."""
+    """The checkpoint of the run under ``outputs`` whose ``checkpoints/last.ckpt`` was written last
+    (sample.py's default): its ``best.ckpt`` when it has one."""
     found = [p for p in Path(outputs).glob("**/checkpoints/last.ckpt") if p.is_file()]
     if not found:
         raise UserError(f"no ckpt_path given and no trained run under {outputs}/ (no */checkpoints/last.ckpt); "
-                        "train one with python train.py, or pass ckpt_path=<run dir>/checkpoints/last.ckpt")
-    return max(found, key=lambda p: p.stat().st_mtime)
+                        "train one with python train.py, or pass ckpt_path=<run dir>")
+    return best_or_last(max(found, key=lambda p: p.stat().st_mtime).parent)
 
 
 def checkpoint_file(ckpt_path: str | Path) -> Path:
-    """The .ckpt file that ``ckpt_path`` names: a file as it is, a run dir its ``checkpoints/last.ckpt``,
-    a checkpoints folder its ``last.ckpt`` (as train.py's resume reads a run dir)."""
+    """The .ckpt file that ``ckpt_path`` names: a file as it is; a run dir (or its checkpoints folder) its
+    ``best.ckpt`` when training kept one, else its ``last.ckpt``, saying which."""
     path = Path(ckpt_path)
     if path.is_dir():
-        for candidate in (path / "checkpoints" / "last.ckpt", path / "last.ckpt"):
-            if candidate.is_file():
-                return candidate
+        for folder in (path / "checkpoints", path):
+            if (folder / "last.ckpt").is_file() or (folder / "best.ckpt").is_file():
+                return best_or_last(folder)
         raise UserError(f"ckpt_path={path} is a folder without checkpoints/last.ckpt; pass a run dir of train.py "
                         "or a .ckpt file (e.g. <run dir>/checkpoints/best.ckpt)")
     if not path.is_file():
@@ -125,7 +139,7 @@ def check_resumable(ckpt: dict, path: Path, model_hparams: dict) -> None:
     """A resumed run must build the same nets as the checkpoint's, or its weights cannot load."""
     saved = ckpt["hyper_parameters"]
     for key in ("generator", "discriminator", "latent_dim", "num_classes", "image_shape", "conditional",
-                "ema_decay"):
+                "ema_decay", "ema_halflife_images"):
         if saved.get(key) != model_hparams.get(key):
             raise UserError(f"cannot resume from {path}: it was trained with model {key}={saved.get(key)!r}, "
                             f"this run has {model_hparams.get(key)!r}; resume with the same model and data config")

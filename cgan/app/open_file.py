@@ -13,12 +13,13 @@ log = logging.getLogger(__name__)
 
 def open_backend(path: str | Path | None, device: str = "cpu") -> Backend:
     """The generator in ``path``: ``*.onnx`` runs on onnxruntime alone, anything else is read as a
-    training checkpoint. None: the newest ``outputs/**/checkpoints/last.ckpt``, as sample.py does."""
+    training checkpoint (a run dir: its best.ckpt when kept, else last.ckpt). None: the newest run under
+    ``outputs/``, as sample.py does."""
     if path is None:
         from cgan.checkpoints import newest_run_checkpoint  # imports Lightning: only for a checkpoint
 
+        log.info("No ckpt_path given: taking the newest run under outputs/")
         path = newest_run_checkpoint("outputs")
-        log.info("No ckpt_path given: using the newest run's %s", path)
     path = Path(path)
     if path.suffix.lower() == ".onnx":
         from cgan.app.onnx_backend import open_onnx  # onnxruntime only: a deployed page needs no torch

@@ -153,6 +153,12 @@ class ConditionalImageDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def for_metrics(self) -> ConditionalImageDataModule:
+        """This data as the metrics read it (set up): the same images resized with one fixed filter, whatever
+        the training pipeline uses, so a softer pipeline shows in the numbers. Data that is not resized
+        (MNIST) is its own."""
+        return self
+
     def expected_classes(self) -> list[str] | None:
         """The class names this data will have, known before anything is downloaded or decoded (commands
         check a checkpoint against them first); None when only ``setup`` can tell."""

@@ -100,7 +100,7 @@ def export(ckpt_path: str | Path, format: str = "torchscript", out: str | Path |
     """Write the checkpoint's sampling generator as ``format`` to ``out`` (default: beside the checkpoint)."""
     if format not in FORMATS:
         raise UserError(f"format={format!r} is not one of {', '.join(FORMATS)}; e.g. format=torchscript")
-    ckpt_path = checkpoint_file(ckpt_path)  # a run dir means its checkpoints/last.ckpt
+    ckpt_path = checkpoint_file(ckpt_path)  # a run dir: its best.ckpt when kept, else last.ckpt
     trained = load_generator(ckpt_path)
     suffix = SUFFIXES[format]
     out = Path(out) if out else Path(ckpt_path).with_name(Path(ckpt_path).stem + "_generator" + suffix)

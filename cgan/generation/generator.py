@@ -28,6 +28,9 @@ class TrainedGenerator:
     class_names: list[str]
     latent_dim: int
     image_shape: tuple[int, ...]
+    # The filter its training images were resized with (data.interpolation); None: not resized, or a
+    # checkpoint older than the key.
+    interpolation: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -43,7 +46,8 @@ def load_generator(ckpt_path: str | Path, device: str | torch.device = "cpu") ->
     state = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     net.load_state_dict(state)
     net.to(device).eval()
-    return TrainedGenerator(net, list(hp["class_names"]), hp["latent_dim"], tuple(hp["image_shape"]))
+    return TrainedGenerator(net, list(hp["class_names"]), hp["latent_dim"], tuple(hp["image_shape"]),
+                            hp.get("data_interpolation"))
 
 
 def resolve_labels(labels: Sequence[int | str] | None, class_names: Sequence[str]) -> list[int]:

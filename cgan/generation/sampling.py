@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from cgan.checkpoints import newest_run_checkpoint
+from cgan.checkpoints import checkpoint_file, newest_run_checkpoint
 from cgan.errors import UserError
 from cgan.generation.generator import generate, interpolate, load_generator, resolve_labels
 from cgan.generation.rejection import check_factor, generate_with_rejection, load_discriminator
@@ -60,8 +60,9 @@ def sample(ckpt_path: str | None, labels=None, n_per_label: int = 8, out_dir: st
     if rejection is not None and mode != "grid":
         raise UserError("rejection picks among independent samples: use it with mode=grid, or set rejection=null")
     if ckpt_path is None:
+        log.info("No ckpt_path given: taking the newest run under outputs/")
         ckpt_path = newest_run_checkpoint("outputs")
-        log.info("No ckpt_path given: using the newest run's %s", ckpt_path)
+    ckpt_path = checkpoint_file(ckpt_path)  # a run dir: its best.ckpt when kept, else last.ckpt (said once)
     trained = load_generator(ckpt_path, device=device)
     label_ids = resolve_labels(labels, trained.class_names)
     if mode == "interpolate":

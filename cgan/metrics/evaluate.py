@@ -50,6 +50,9 @@ def format_table(result: dict) -> str:
                  f"{result.get('precision_floor', math.nan):.3f}, {result.get('recall_floor', math.nan):.3f})")
     lines.append(f"mean intra-class FID {result['intra_class_fid_mean']:.2f}   (FID and KID against the real "
                  f"{result.get('reference', 'test')} images)")
+    if "training_interpolation" in result:
+        lines.append(f"trained on photos resized with {result['training_interpolation']}; real photos read with "
+                     "bicubic here")
     if "classification_accuracy_score" in result:
         lines.append(f"classification accuracy score (trained on generated, tested on real) "
                      f"{result['classification_accuracy_score']:.4f}")
@@ -80,7 +83,7 @@ def evaluate(cfg) -> dict:
     trained, ckpt_file = None, None
     datamodule = instantiate_or_explain(cfg.data, "data")
     if cfg.ckpt_path is not None:
-        ckpt_file = checkpoint_file(cfg.ckpt_path)  # a run dir means its checkpoints/last.ckpt
+        ckpt_file = checkpoint_file(cfg.ckpt_path)  # a run dir: its best.ckpt when kept, else last.ckpt
         trained = load_generator(ckpt_file, device=cfg.device)
         check_fits_data(trained, datamodule.expected_classes(), datamodule.image_shape)
     datamodule.prepare_data()
@@ -100,6 +103,8 @@ def evaluate(cfg) -> dict:
     result["reference"] = getattr(datamodule, "metrics_reference", "test")
     result["classifier_test_accuracy"] = judge_accuracy
     result["source"] = str(ckpt_file or cfg.gen_dir)
+    if trained is not None and trained.interpolation is not None:  # the reals were read with bicubic regardless
+        result["training_interpolation"] = trained.interpolation
     if cfg.cas:
         result["classification_accuracy_score"] = classification_accuracy_score(
             images, labels, datamodule.test_set, datamodule.num_classes)

@@ -101,7 +101,7 @@ def train_judge(cfg) -> Path:
     if not writable:
         raise UserError(f"cannot write the classifier to {out} (read-only folder?): pass out_path=<a writable "
                         "file>, and the same path to training as callbacks.generation_metrics.classifier_path")
-    datamodule = build_datamodule(cfg)
+    datamodule = build_datamodule(cfg).for_metrics()  # it reads images as the metrics will
     if not isinstance(datamodule.train_set, InMemoryImages):
         raise UserError("the classifier trains on in-memory data: set data.in_memory=true")
     augment = cfg.get("augment", "auto")

@@ -53,8 +53,10 @@ def reference_sets(datamodule, num_classes: int) -> tuple[InMemoryImages, InMemo
 
     The data module says which (``metrics_reference``): ``test`` (MNIST: the test split, floor from
     the training images) or ``train`` (rock-paper-scissors, whose test set shows other hands in other
-    light: two halves of the training images, one the reference, the other the floor).
+    light: two halves of the training images, one the reference, the other the floor). Images are read
+    as the metrics read them (``for_metrics``: one fixed resize filter), not as training resized them.
     """
+    datamodule = datamodule.for_metrics()
     train, test = datamodule.train_set.to("cpu"), datamodule.test_set.to("cpu")
     if getattr(datamodule, "metrics_reference", "test") == "train":
         return split_halves(train, num_classes)

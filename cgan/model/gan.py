@@ -22,8 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from cgan.checkpoints import CHECKPOINT_FORMAT
 from cgan.errors import TrainingDiverged
-from cgan.model import losses
+from cgan.model import ada, ema, losses, penalties
 from cgan.model.augment import DiffAugment, parse_policy
+from cgan.model.options import check_methods
+from cgan.model.schedule import Schedule, run_progress
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +82,13 @@ class ConditionalGAN(L.LightningModule):
         channels_last: bool = False,
         ema_decay: float | None = None,
         ema_warmup: bool = True,
+        ema_halflife_images: float | None = None,
+        ema_rampup: float | None = 0.05,
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
         r1_interval: int = 1,
+        r2_gamma: float = 0.0,
+        schedule: Mapping | None = None,
         acgan_weight: float = 1.0,
         acgan_fake_class_loss: bool = True,
         augment: Sequence[str] | None = (),
@@ -94,6 +100,7 @@ class ConditionalGAN(L.LightningModule):
         ada_target: float | None = None,
         ada_images: int = 50_000,
         ada_interval: int = 4,
+        data_interpolation: str | None = None,
     ):
         super().__init__()
         if on_nan not in ON_NAN:
@@ -104,32 +111,12 @@ class ConditionalGAN(L.LightningModule):
         class_names = list(class_names) if class_names is not None else [str(i) for i in range(num_classes)]
         if len(class_names) != num_classes:
             raise ValueError(f"{len(class_names)} class names for {num_classes} classes")
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise ValueError(f"model.ema_decay must be in (0, 1) or null, got {ema_decay}")
-        if r1_gamma < 0 or r1_interval < 1:
-            raise ValueError(f"model.r1_gamma must be >= 0 and model.r1_interval >= 1, got {r1_gamma} and {r1_interval}")
-        if lecam_weight < 0 or not 0.0 < lecam_decay < 1.0:
-            raise ValueError(f"model.lecam_weight must be >= 0 and model.lecam_decay in (0, 1), got {lecam_weight} "
-                             f"and {lecam_decay}")
-        if compile and (r1_gamma > 0 or loss == "wgan-gp"):
-            # torch.compile's autograd cannot differentiate a gradient (found by cgan-bench: a RuntimeError
-            # from deep inside the first D step otherwise).
-            raise ValueError("model.compile=true cannot train with model.r1_gamma > 0 or loss=wgan-gp: their "
-                             "penalties differentiate D's gradient, which torch.compile does not support; "
-                             "set model.compile=false or model.r1_gamma=0")
-        if topk_gamma is not None and not (0.0 < topk_gamma <= 1.0 and 0.0 < topk_min_fraction <= 1.0):
-            raise ValueError(f"model.topk_gamma must be in (0, 1] or null and model.topk_min_fraction in (0, 1], got "
-                             f"{topk_gamma} and {topk_min_fraction}")
-        if ada_target is not None:
-            if not 0.0 < ada_target < 1.0 or ada_images < 1 or ada_interval < 1:
-                raise ValueError(f"model.ada_target must be in (0, 1) or null, model.ada_images and model.ada_interval "
-                                 f">= 1, got {ada_target}, {ada_images} and {ada_interval}")
-            if not parse_policy(augment):
-                raise ValueError("model.ada_target adapts how often model.augment's operations are applied, and "
-                                 "model.augment is empty: set model.augment=[color,translation,cutout] or "
-                                 "model.ada_target=null")
-        if d_steps_per_g_step < 1:
-            raise ValueError(f"model.d_steps_per_g_step must be >= 1, got {d_steps_per_g_step}")
+        check_methods(loss=loss, ema_decay=ema_decay, ema_halflife_images=ema_halflife_images, ema_rampup=ema_rampup,
+                      r1_gamma=r1_gamma, r2_gamma=r2_gamma, r1_interval=r1_interval, lecam_weight=lecam_weight,
+                      lecam_decay=lecam_decay, compile=compile, topk_gamma=topk_gamma,
+                      topk_min_fraction=topk_min_fraction, ada_target=ada_target, ada_images=ada_images,
+                      ada_interval=ada_interval, augment=augment, d_steps_per_g_step=d_steps_per_g_step)
+        schedule = Schedule(**_plain(schedule or {}))
         optimizer = {"lr": 2e-4, "betas": (0.5, 0.999), **(optimizer or {})}
         if optimizer["lr"] <= 0 or (optimizer.get("d_lr") is not None and optimizer["d_lr"] <= 0):
             raise ValueError(f"model.optimizer learning rates must be positive, got {optimizer}")
@@ -154,9 +141,13 @@ class ConditionalGAN(L.LightningModule):
                 "channels_last": channels_last,
                 "ema_decay": ema_decay,
                 "ema_warmup": ema_warmup,
+                "ema_halflife_images": ema_halflife_images,
+                "ema_rampup": ema_rampup,
                 "gp_weight": gp_weight,
                 "r1_gamma": r1_gamma,
                 "r1_interval": r1_interval,
+                "r2_gamma": r2_gamma,
+                "schedule": dict(vars(schedule)),
                 "acgan_weight": acgan_weight,
                 "acgan_fake_class_loss": acgan_fake_class_loss,
                 "augment": list(parse_policy(augment)),
@@ -168,9 +159,16 @@ class ConditionalGAN(L.LightningModule):
                 "ada_target": ada_target,
                 "ada_images": ada_images,
                 "ada_interval": ada_interval,
+                # The filter the training images were resized with (None: not resized), so sampling and
+                # evaluation know what sharpness the model learnt from.
+                "data_interpolation": data_interpolation,
             }
         )
         self.automatic_optimization = False  # two optimizers, stepped by hand below
+        self.schedule = schedule
+        self._gamma_factor = 1.0  # R1/R2 gamma's factor now (the schedule's)
+        self.scheduled: dict[str, float] = {}  # the scheduled values now, logged with the losses
+        self._batch_size = 0
         self.skipped_batches = 0  # batches dropped by on_nan=skip_batch
         self._reset_epoch_sums()  # a run resumed mid-epoch starts without on_train_epoch_start
         self.generator = build_generator(generator, latent_dim, num_classes, image_shape)
@@ -191,7 +189,7 @@ class ConditionalGAN(L.LightningModule):
         # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
         # samples than the live G; grids, metrics and sample.py use it when on.
         self.generator_ema = None
-        if ema_decay is not None:
+        if ema_decay is not None or ema_halflife_images is not None:
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False).eval()
 
     def setup(self, stage: str) -> None:
@@ -204,22 +202,17 @@ class ConditionalGAN(L.LightningModule):
         return self.generator_ema if self.generator_ema is not None else self.generator
 
     def ema_decay_now(self) -> float:
-        """``ema_decay``, ramped in as min(decay, (1 + n) / (10 + n)) after n G updates when ``ema_warmup``
-        (TensorFlow's ExponentialMovingAverage with num_updates): at 0.999 from the start, the average
-        would still hold the random initial weights after 500 G steps and grids would show blank squares."""
-        decay = self.hparams.ema_decay
-        if not self.hparams.ema_warmup:
-            return decay
-        n = self.global_step // (1 + self.hparams.d_steps_per_g_step)  # G updates so far
-        return min(decay, (1 + n) / (10 + n))
+        """The EMA's decay for this G update: ``ema_decay`` (ramped in when ``ema_warmup``), or the decay of
+        ``ema_halflife_images`` at this batch size (ramped by images seen) (:mod:`cgan.model.ema`)."""
+        hp = self.hparams
+        g_updates = self.global_step // (1 + hp.d_steps_per_g_step)
+        if hp.get("ema_halflife_images") is None:
+            return ema.decay_by_count(hp.ema_decay, g_updates, hp.ema_warmup)
+        batch_images = self._batch_size * self.trainer.world_size  # every rank's batch moves G
+        return ema.decay_by_halflife(batch_images, hp.ema_halflife_images, g_updates * batch_images, hp.ema_rampup)
 
-    @torch.no_grad()
     def update_ema(self) -> None:
-        """ema <- decay * ema + (1 - decay) * live, for weights; BatchNorm statistics are copied."""
-        ema_params = list(self.generator_ema.parameters())
-        torch._foreach_lerp_(ema_params, list(self.generator.parameters()), 1.0 - self.ema_decay_now())
-        for ema_buffer, buffer in zip(self.generator_ema.buffers(), self.generator.buffers()):
-            ema_buffer.copy_(buffer)
+        ema.update_average(self.generator_ema, self.generator, self.ema_decay_now())
 
     def sample_noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device, generator=generator)
@@ -285,18 +278,19 @@ class ConditionalGAN(L.LightningModule):
         """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
         return self.discriminator(self._augment(images), labels, return_class_logits=True)
 
-    @torch.no_grad()
     def _update_ada(self, real_logits: torch.Tensor) -> None:
-        """ADA (Karras et al. 2020): every ada_interval batches, raise p when D is too sure of the reals
-        (mean sign of D(real) above ada_target), lower it otherwise, by a step that moves p from 0 to 1
-        in ada_images images. On the device: no host sync."""
-        hp, state = self.hparams, self.ada_state
-        state[1] += torch.sign(real_logits.float()).mean()
+        hp = self.hparams
         self._ada_batches += 1
-        if self._ada_batches % hp.ada_interval == 0:
-            step = real_logits.shape[0] * hp.ada_interval / hp.ada_images
-            state[0] = (state[0] + torch.sign(state[1] / hp.ada_interval - hp.ada_target) * step).clamp(0.0, 1.0)
-            state[1] = 0.0
+        ada.update(self.ada_state, real_logits, self._ada_batches, hp.ada_target, hp.ada_interval, hp.ada_images)
+
+    def _follow_schedule(self, opt_g, opt_d) -> None:
+        """Learning rates and beta2 of both optimizers, and the R1/R2 gamma factor, for this point of the run."""
+        if self.schedule.is_constant:
+            return
+        opt = self.hparams.optimizer
+        self.scheduled = self.schedule.apply(run_progress(self.trainer), [opt_g.optimizer, opt_d.optimizer],
+                                             [opt["lr"], opt.get("d_lr") or opt["lr"]], opt["betas"][1])
+        self._gamma_factor = self.scheduled["train/gamma_factor"]
 
     def topk_now(self, batch_size: int) -> int:
         """How many of a batch's fakes the G step learns from: top-k training (Sinha et al. 2020) keeps the
@@ -310,9 +304,13 @@ class ConditionalGAN(L.LightningModule):
     def _discriminator_loss(self, real, fake, labels, batch_idx: int):
         """(D's loss with its class loss and penalties, real logits, fake logits)."""
         hp = self.hparams
-        r1_now = hp.r1_gamma > 0 and batch_idx % hp.r1_interval == 0
-        if r1_now:  # R1 differentiates D's output with respect to the real images
+        penalise = batch_idx % hp.r1_interval == 0  # lazy: R1 and R2 every r1_interval-th batch
+        r1_now = hp.r1_gamma > 0 and penalise
+        r2_now = hp.get("r2_gamma", 0) > 0 and penalise
+        if r1_now:  # R1 differentiates D's output with respect to the real images, R2 to the fakes
             real = real.detach().requires_grad_(True)
+        if r2_now:
+            fake = fake.detach().requires_grad_(True)
         if getattr(self.discriminator, "decoder", None) is not None:  # FastGAN: D also redraws real images
             seen = self._augment(real)
             real_logits, real_classes, redrawn = self.discriminator.forward_with_reconstruction(seen, labels)
@@ -330,27 +328,39 @@ class ConditionalGAN(L.LightningModule):
                 class_loss = class_loss + F.cross_entropy(fake_classes, labels)
             loss = loss + hp.acgan_weight * class_loss
         if hp.loss == "wgan-gp":  # penalised at un-augmented points between real and fake
-            loss = loss + hp.gp_weight * losses.gradient_penalty(self.discriminator, real, fake, labels)
-        if r1_now:  # lazy R1 (every r1_interval-th batch) is scaled up to the same average strength
-            loss = loss + 0.5 * hp.r1_gamma * hp.r1_interval * losses.r1_penalty(real_logits, real)
+            loss = loss + hp.gp_weight * penalties.gradient_penalty(self.discriminator, real, fake, labels)
+        # Lazy penalties are scaled up by the interval to the same average strength; gamma follows the schedule.
+        scale = 0.5 * hp.r1_interval * self._gamma_factor
+        if r1_now:
+            loss = loss + scale * hp.r1_gamma * penalties.zero_centred_penalty(real_logits, real)
+        if r2_now:
+            loss = loss + scale * hp.r2_gamma * penalties.zero_centred_penalty(fake_logits, fake)
         if hp.get("lecam_weight", 0) > 0:
             anchors = self.lecam_anchors
-            loss = loss + hp.lecam_weight * losses.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
+            loss = loss + hp.lecam_weight * penalties.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
             with torch.no_grad():
                 means = torch.stack([real_logits.detach().mean(), fake_logits.detach().mean()]).to(anchors.dtype)
                 anchors.lerp_(means, 1.0 - hp.lecam_decay)
         if hp.get("ada_target") is not None:
-            self._update_ada(real_logits)
+            # How sure D is of the reals: the sign of its logit, or under a relativistic loss, whose logits
+            # mean something only against each other, the sign of real minus paired fake.
+            relative = losses.needs_real_logits(hp.loss)
+            self._update_ada(real_logits - fake_logits.detach() if relative else real_logits)
         return loss, real_logits, fake_logits
 
-    def _generator_loss(self, fake, labels) -> torch.Tensor:
+    def _generator_loss(self, fake, labels, real) -> torch.Tensor:
         fake_logits, fake_classes = self._d_outputs(fake, labels)
+        real_logits = None
+        if losses.needs_real_logits(self.hparams.loss):  # relativistic: each fake against its paired real
+            with torch.no_grad():  # a constant to G: only D's weights lie behind it, and they are not stepped
+                real_logits = self._d_outputs(real, labels)[0]
         k = self.topk_now(len(fake_logits))
         if k < len(fake_logits):  # top-k: learn only from the fakes D finds most real (higher logit: more real)
             keep = fake_logits.topk(k).indices
             fake_logits, labels = fake_logits[keep], labels[keep]
             fake_classes = fake_classes[keep] if fake_classes is not None else None
-        loss = losses.generator_loss(self.hparams.loss, fake_logits)
+            real_logits = real_logits[keep] if real_logits is not None else None
+        loss = losses.generator_loss(self.hparams.loss, fake_logits, real_logits)
         if self.acgan:  # G's images must be classified as the class asked for
             loss = loss + self.hparams.acgan_weight * F.cross_entropy(fake_classes, labels)
         return loss
@@ -362,6 +372,8 @@ class ConditionalGAN(L.LightningModule):
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
         g_step_now = (batch_idx + 1) % self.hparams.d_steps_per_g_step == 0
+        self._batch_size = real.shape[0]
+        self._follow_schedule(opt_g, opt_d)
 
         # One G forward per batch: its output is detached for D's step and reused for G's.
         with torch.set_grad_enabled(g_step_now):
@@ -378,7 +390,7 @@ class ConditionalGAN(L.LightningModule):
         g_loss = None
         if g_step_now:
             with self.toggled_optimizer(opt_g):  # D frozen: no gradients computed for its weights
-                g_loss = self._generator_loss(fake, labels)
+                g_loss = self._generator_loss(fake, labels, real)
                 if self._diverged("g_loss", g_loss):
                     return
                 self._step(opt_g, g_loss)
@@ -412,6 +424,7 @@ class ConditionalGAN(L.LightningModule):
             values["train/g_loss_step"] = g_loss
         if self.hparams.get("ada_target") is not None:
             values["train/ada_p"] = self.ada_state[0]
+        values.update(self.scheduled)
         # sync_dist averages over DDP ranks (a no-op on one device); every rank logs on the same batches.
         self.log_dict(values, on_step=True, on_epoch=False, sync_dist=True)
         self.log("d_loss", d_metrics[0], prog_bar=True, logger=False)

@@ -5,8 +5,10 @@ what keeps the loss finite when D is very sure, and safe under autocast.
 
 ``bce`` is the articles' non-saturating loss: D minimises
 -log D(x) - log(1 - D(G(z))) and G minimises -log D(G(z)). ``wgan-gp`` is the
-Wasserstein critic loss; its gradient penalty (and the R1 penalty, usable with
-any loss) needs D itself, so both are functions of D below.
+Wasserstein critic loss (its gradient penalty: :mod:`cgan.model.penalties`).
+``rpgan`` is the relativistic pairing loss of R3GAN (Huang et al., NeurIPS 2024):
+each real image is paired with a fake one, D minimises softplus(D(fake) - D(real))
+and G the reverse, so G's loss needs D's logits on real images too.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("bce", "lsgan", "hinge", "wgan-gp")
+LOSSES = ("bce", "lsgan", "hinge", "wgan-gp", "rpgan")
 
 
 def check_loss(name: str) -> str:
@@ -36,45 +38,26 @@ def discriminator_loss(name: str, real_logits: torch.Tensor, fake_logits: torch.
         return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
     if name == "wgan-gp":  # the critic's estimate of -W(real, fake); the penalty is added by the caller
         return fake_logits.mean() - real_logits.mean()
+    if name == "rpgan":  # pairs (real_i, fake_i); label smoothing has no meaning for a difference of logits
+        return F.softplus(fake_logits - real_logits).mean()
     raise ValueError(f"unknown loss={name!r}: use one of {', '.join(LOSSES)}")
 
 
-def generator_loss(name: str, fake_logits: torch.Tensor) -> torch.Tensor:
-    """G's loss on D's logits for its own samples."""
+def needs_real_logits(name: str) -> bool:
+    """Whether G's loss reads D's logits on real images (a relativistic loss) as well as on its own."""
+    return name == "rpgan"
+
+
+def generator_loss(name: str, fake_logits: torch.Tensor, real_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """G's loss on D's logits for its own samples (and, for rpgan, on the real images they are paired with)."""
     if name == "bce":
         return F.softplus(-fake_logits).mean()  # -log sigmoid(l), the non-saturating form
     if name == "lsgan":
         return 0.5 * (fake_logits - 1.0).pow(2).mean()
     if name in ("hinge", "wgan-gp"):
         return -fake_logits.mean()
+    if name == "rpgan":
+        if real_logits is None:
+            raise ValueError("loss=rpgan: G's loss needs D's logits on the paired real images")
+        return F.softplus(real_logits - fake_logits).mean()
     raise ValueError(f"unknown loss={name!r}: use one of {', '.join(LOSSES)}")
-
-
-def _input_gradient_norms(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """Per-sample L2 norms of d(sum outputs)/d(inputs), kept in the graph so the penalty trains D."""
-    (grad,) = torch.autograd.grad(outputs.sum(), inputs, create_graph=True)
-    return grad.flatten(1).norm(2, dim=1)
-
-
-def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP (Gulrajani et al. 2017): mean (||grad_x D(x, y)|| - 1)^2 at random points x between
-    each real image and the fake of the same label. Multiply by the weight (the paper's 10)."""
-    mix = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype,
-                     generator=generator)
-    between = (mix * real.detach() + (1 - mix) * fake.detach()).requires_grad_(True)
-    return (_input_gradient_norms(discriminator(between, labels), between) - 1).pow(2).mean()
-
-
-def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """R1 (Mescheder et al. 2018): mean ||grad_x D(x)||^2 on real images; ``real`` must have had
-    requires_grad set before D's forward. Multiply by gamma / 2."""
-    return _input_gradient_norms(real_logits, real).pow(2).mean()
-
-
-def lecam_penalty(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_anchor: torch.Tensor,
-                  fake_anchor: torch.Tensor) -> torch.Tensor:
-    """LeCam regularisation (Tseng et al. 2021, for GANs on little data): D's logits on real images are
-    pulled towards the moving average of its fake logits and the other way round, but only where
-    they have drifted past it, so D cannot grow ever more confident on a memorised training set."""
-    return F.relu(real_logits - fake_anchor).pow(2).mean() + F.relu(real_anchor - fake_logits).pow(2).mean()

@@ -5,14 +5,17 @@ classifier scoring the same samples shows whether a gain is real or only pleases
 row of docs/results.md's gesture tables comes from this tool.
 
     cgan-crosscheck train [--epochs 12] [data overrides ...]      # train, save, print its check tables
+    cgan-crosscheck calibrate [data overrides ...]                 # print a saved one's check tables again
     cgan-crosscheck score CKPT [CKPT ...] [--n-per-class 300] [--rejection 2] [data overrides ...]
 
 ``train``: a BatchNorm VGG-style CNN (four double-conv blocks, 24 to 192 channels, a 256-wide pooled
 feature layer), trained with flips, small rotations and crops, brightness/contrast, blur and noise,
 then tested on the data's test split. It prints the disturbance table (held-out real images against
 training images: as they are, noisy, blurred, one image per class) and the precision calibration
-(held-out test photos and Gaussian-blurred real photos, sigma 0.5 and 1 px), so a reader knows what a
-precision of 0.3 or 0.5 means. ``score``: for each checkpoint, ``--n-per-class`` images per class from
+(held-out test photos, Gaussian-blurred real photos, sigma 0.5 and 1 px, and, for a folder of photos,
+the same photos through a bilinear resize), so a reader knows what a precision of 0.3 or 0.5 means.
+It reads real photos with the metrics' fixed filter (antialiased bicubic) whatever ``data.interpolation``
+says. ``score``: for each checkpoint, ``--n-per-class`` images per class from
 its sampling generator (EMA when kept; seed 0, quantised to uint8 like sample.py's PNGs) against as many
 training images per class; the floor is another set of training images against the same ones.
 """
@@ -20,6 +23,7 @@ training images per class; the floor is another set of training images against t
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import math
 import time
@@ -30,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
-from cgan.data import build_datamodule
+from cgan.data import ImageFolderDataModule, build_datamodule
 from cgan.data.base import InMemoryBatches, InMemoryImages, to_unit_range
 from cgan.errors import UserError
 from cgan.generation import generate_with_rejection, load_discriminator, load_generator
@@ -119,9 +123,11 @@ def accuracy_on(model: nn.Module, data: InMemoryImages) -> float:
 
 
 def calibration_table(model: nn.Module, reference: InMemoryImages, others: InMemoryImages,
-                      test: InMemoryImages, num_classes: int, n_per_class: int) -> dict[str, dict]:
-    """What precision and recall read for real images: other training images, held-out test photos, and
-    Gaussian-blurred training images (sigma 0.5 and 1 px), each against the same reference."""
+                      test: InMemoryImages, num_classes: int, n_per_class: int,
+                      resized: dict[str, InMemoryImages] | None = None) -> dict[str, dict]:
+    """What precision and recall read for real images: other training images, held-out test photos,
+    Gaussian-blurred training images (sigma 0.5 and 1 px), and (``resized``) the same other training
+    images as another resize filter hands them to D, each against the same reference."""
     ref_idx = balanced_subset(reference.labels, n_per_class, num_classes)
     ref_feats, _ = judge_images(model, reference.images[ref_idx])
     idx = balanced_subset(others.labels, n_per_class, num_classes, seed=1)
@@ -130,6 +136,8 @@ def calibration_table(model: nn.Module, reference: InMemoryImages, others: InMem
     cases = {"training images": images, "held-out test photos": to_unit_range(test.images[test_idx]),
              "blur sigma 0.5 px": gaussian_blur(images, kernel_size=5, sigma=0.5),
              "blur sigma 1 px": gaussian_blur(images, kernel_size=5, sigma=1.0)}
+    for name, same_photos in (resized or {}).items():
+        cases[f"resized {name}"] = to_unit_range(same_photos.images[idx])
     table = {}
     for name, batch in cases.items():
         feats, _ = judge_images(model, batch)
@@ -140,7 +148,7 @@ def calibration_table(model: nn.Module, reference: InMemoryImages, others: InMem
 
 def load_data(overrides: list[str]):
     cfg = compose_train_config(overrides, "outputs/crosscheck")
-    datamodule = build_datamodule(cfg)
+    datamodule = build_datamodule(cfg).for_metrics()  # real images read as every metric reads them
     if not isinstance(datamodule.train_set, InMemoryImages):
         raise UserError("the cross-check classifier trains on in-memory data: set data.in_memory=true")
     name = cfg.data._target_.rsplit(".", 1)[-1].removesuffix("DataModule").lower()
@@ -158,13 +166,29 @@ def train(args) -> None:
                 "image_shape": list(datamodule.image_shape), "state_dict": model.state_dict()}, path)
     print(f"cross-check classifier: test accuracy {accuracy:.3f} on {len(datamodule.test_set)} images, "
           f"{args.epochs} epochs in {(time.perf_counter() - start) / 60:.1f} min; saved to {path}")
+    print_checks(model, datamodule, args.n_per_class)
+
+
+def print_checks(model: nn.Module, datamodule, n: int) -> None:
+    """The disturbance table and the precision calibration of a classifier on ``datamodule``'s photos."""
     reference, others = split_halves(datamodule.train_set.to("cpu"), datamodule.num_classes)
-    n = args.n_per_class
     print(format_disturbances(disturbance_table(model, reference, others, datamodule.num_classes, n_per_class=n)))
-    table = calibration_table(model, reference, others, datamodule.test_set.to("cpu"), datamodule.num_classes, n)
+    resized = {}
+    if isinstance(datamodule, ImageFolderDataModule):  # the same photos as a bilinear pipeline hands them to D
+        bilinear = copy.copy(datamodule)
+        bilinear.interpolation, bilinear.train_set = "bilinear", None
+        bilinear.setup()
+        resized["bilinear"] = split_halves(bilinear.train_set.to("cpu"), datamodule.num_classes)[1]
+    table = calibration_table(model, reference, others, datamodule.test_set.to("cpu"), datamodule.num_classes, n,
+                              resized)
     print(f"{'calibration':<22}{'FID':>9}{'prec':>7}{'recall':>7}")
     for name, row in table.items():
         print(f"{name:<22}{row['fid']:>9.3f}{row['precision']:>7.2f}{row['recall']:>7.2f}")
+
+
+def calibrate(args) -> None:
+    datamodule, path = load_data(args.overrides)
+    print_checks(load_classifier(path, datamodule.class_names, datamodule.image_shape), datamodule, args.n_per_class)
 
 
 def load_classifier(path: Path, class_names, image_shape) -> CrossCheckClassifier:
@@ -225,12 +249,13 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p_train = sub.add_parser("train", help="train the cross-check classifier and print its check tables")
     p_train.add_argument("--epochs", type=int, default=12)
+    p_calibrate = sub.add_parser("calibrate", help="print a saved classifier's check tables again")
     p_score = sub.add_parser("score", help="score checkpoints in the cross-check classifier's features")
     p_score.add_argument("--grid", type=Path, default=None,
                          help="also write a PNG: 8 training photos per class, then 8 images per class of each checkpoint")
     p_score.add_argument("--rejection", type=float, default=None,
                          help="draw this many times the images and keep those D rates best (sample.py rejection=)")
-    for p in (p_train, p_score):
+    for p in (p_train, p_calibrate, p_score):
         p.add_argument("--n-per-class", type=int, default=300)
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("args", nargs="*", help="checkpoints (score), and Hydra overrides of conf/train.yaml "
@@ -246,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("score needs at least one checkpoint")
     logging.basicConfig(level=logging.WARNING)
     try:
-        (train if args.command == "train" else score)(args)
+        {"train": train, "calibrate": calibrate, "score": score}[args.command](args)
     except UserError as err:
         raise SystemExit(f"error: {err}") from None
 

@@ -20,13 +20,15 @@ from contextlib import contextmanager, nullcontext
 import torch
 import torch.nn.functional as F
 
-from cgan.model import losses
+from cgan.model import losses, penalties
 from cgan.model.augment import DiffAugment
 
 # Methods the hand-written step leaves out: a preset using one is refused, not silently mismeasured.
 NOT_WRITTEN_OUT = {"acgan": "model.discriminator.conditioning=acgan", "lecam_weight": "model.lecam_weight",
                    "topk_gamma": "model.topk_gamma", "ada_target": "model.ada_target",
-                   "gradient_clip_val": "model.gradient_clip_val", "wgan-gp": "model.loss=wgan-gp"}
+                   "gradient_clip_val": "model.gradient_clip_val", "wgan-gp": "model.loss=wgan-gp",
+                   "rpgan": "model.loss=rpgan", "r2_gamma": "model.r2_gamma",
+                   "ema_halflife_images": "model.ema_halflife_images", "schedule": "model.schedule"}
 
 
 class PhaseClock:
@@ -57,11 +59,14 @@ def unsupported_methods(hparams) -> list[str]:
     found = []
     if hparams.discriminator.get("conditioning") == "acgan":
         found.append(NOT_WRITTEN_OUT["acgan"])
-    if hparams.loss == "wgan-gp":
-        found.append(NOT_WRITTEN_OUT["wgan-gp"])
-    for key in ("lecam_weight", "topk_gamma", "ada_target", "gradient_clip_val"):
+    if hparams.loss in ("wgan-gp", "rpgan"):
+        found.append(NOT_WRITTEN_OUT[hparams.loss])
+    for key in ("lecam_weight", "topk_gamma", "ada_target", "gradient_clip_val", "r2_gamma", "ema_halflife_images"):
         if hparams.get(key):
             found.append(NOT_WRITTEN_OUT[key])
+    schedule = hparams.get("schedule") or {}
+    if schedule.get("shape", "constant") != "constant" or schedule.get("beta2_start") is not None:
+        found.append(NOT_WRITTEN_OUT["schedule"])
     return found
 
 
@@ -124,7 +129,7 @@ class PlainLoop:
                     d_loss = d_loss + hp.reconstruction_weight * F.mse_loss(redrawn, target)
         if r1_now:
             with clock("R1 penalty"):
-                d_loss = d_loss + 0.5 * hp.r1_gamma * hp.r1_interval * losses.r1_penalty(real_logits, real)
+                d_loss = d_loss + 0.5 * hp.r1_gamma * hp.r1_interval * penalties.zero_centred_penalty(real_logits, real)
         with clock("D backward"):
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()

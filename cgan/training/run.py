@@ -111,10 +111,10 @@ def sweepable_params(cfg: DictConfig) -> dict:
 
 
 def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
-    """The one hand-off: the data tells the model its classes and image shape."""
+    """The one hand-off: the data tells the model its classes, image shape and resize filter."""
     return instantiate_or_explain(cfg.model, "model", num_classes=datamodule.num_classes,
                         image_shape=datamodule.image_shape, class_names=datamodule.class_names,
-                        _recursive_=False)
+                        data_interpolation=getattr(datamodule, "interpolation", None), _recursive_=False)
 
 
 def build_loggers(cfg: DictConfig, purge_step: int | None = None, resumed_run_dir: Path | None = None) -> list:

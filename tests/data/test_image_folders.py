@@ -7,6 +7,8 @@ import pytest
 import torch
 from conftest import CLASSES, TINY_DCGAN, compose_train, make_folder
 from PIL import Image
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms import functional as TF
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.data import ImageFolderDataModule, RockPaperScissorsDataModule
@@ -30,6 +32,7 @@ def test_image_folder_trains_and_names_classes(tmp_path):
     # The checkpoint names the classes and samples by name into <out>/<name>/.
     ckpt = run_dir / "checkpoints" / "last.ckpt"
     assert load_generator(ckpt).class_names == CLASSES
+    assert load_generator(ckpt).interpolation == "bicubic"  # what the model learnt from, recorded
     out = sample(str(ckpt), labels=["rock", "paper"], n_per_label=2, out_dir=str(tmp_path / "samples"))
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == [
         "grid.png", "paper/0000.png", "paper/0001.png", "rock/0000.png", "rock/0001.png"]
@@ -124,6 +127,42 @@ def test_decoded_folder_is_cached_and_rebuilt_when_it_changes(tmp_path):
     changed = ImageFolderDataModule(root=str(root), image_size=16, cache_dir=str(cache), val_fraction=0)
     changed.setup("fit")
     assert len(changed.train_set) == 7 and len(list(cache.glob("*.pt"))) == 2
+
+
+def detailed_photos(root, size=300):
+    """One 300x300 photo per class with fine stripes and noise: what a resize filter softens or keeps."""
+    rng = np.random.default_rng(1)
+    stripes = (np.indices((size, size)).sum(0) % 7 < 3)[..., None] * 120
+    for k, name in enumerate(CLASSES[:2]):
+        (root / name).mkdir(parents=True)
+        pixels = (stripes + rng.integers(0, 100, (size, size, 3)) + 30 * k).clip(0, 255).astype(np.uint8)
+        Image.fromarray(pixels, "RGB").save(root / name / "photo.png")
+    return root
+
+
+def test_folder_tensors_are_antialiased_bicubic_by_default_and_another_filter_rebuilds_the_cache(tmp_path):
+    root, cache = detailed_photos(tmp_path / "photos"), tmp_path / "cache"
+    made = lambda **kw: ImageFolderDataModule(root=str(root), image_size=64, cache_dir=str(cache), val_fraction=0,
+                                              **kw)
+    default = made()
+    default.setup("fit")
+    for k, name in enumerate(CLASSES[:2]):
+        photo = TF.pil_to_tensor(Image.open(root / name / "photo.png").convert("RGB"))
+        expected = TF.resize(photo, 64, interpolation=InterpolationMode.BICUBIC, antialias=True)
+        assert torch.equal(default.train_set.images[default.train_set.labels == k][0], expected)
+    assert len(list(cache.glob("*.pt"))) == 1
+    bilinear = made(interpolation="bilinear")
+    bilinear.setup("fit")
+    assert len(list(cache.glob("*.pt"))) == 2  # another filter: another cache entry, not the bicubic images
+    assert not torch.equal(bilinear.train_set.images, default.train_set.images)
+    # The metrics read the same split with bicubic whatever training used.
+    assert torch.equal(bilinear.for_metrics().train_set.images, default.train_set.images)
+    assert default.for_metrics() is default
+    lanczos = made(interpolation="lanczos", in_memory=False)  # a PIL-only filter, decoded per item
+    lanczos.setup("fit")
+    assert lanczos.train_set[0][0].shape == (3, 64, 64)
+    with pytest.raises(UserError, match="data.interpolation='cubic' is not one of nearest.*bicubic"):
+        made(interpolation="cubic")
 
 
 def test_images_become_rgb_in_unit_range(tmp_path):

@@ -84,3 +84,26 @@ def test_labels_by_index_name_or_all():
 def test_truncated_noise_stays_inside_the_bound():
     z = draw_noise(2000, 16, torch.Generator().manual_seed(0), truncation=0.5)
     assert z.abs().max() <= 0.5 and z.std() > 0.2
+
+
+def test_a_run_dir_means_its_best_checkpoint_when_kept_and_says_which(trained_run, tmp_path, caplog):
+    import logging
+    import shutil
+
+    from cgan.checkpoints import checkpoint_file, newest_run_checkpoint
+
+    run_dir, _, _ = trained_run
+    copy = tmp_path / "outputs" / "run"
+    shutil.copytree(run_dir / "checkpoints", copy / "checkpoints")
+    with caplog.at_level(logging.INFO, logger="cgan.checkpoints"):
+        assert checkpoint_file(copy) == copy / "checkpoints" / "last.ckpt"
+        assert "has no best.ckpt" in caplog.text
+        shutil.copy(copy / "checkpoints" / "last.ckpt", copy / "checkpoints" / "best.ckpt")
+        caplog.clear()
+        assert checkpoint_file(copy) == copy / "checkpoints" / "best.ckpt"
+        assert newest_run_checkpoint(tmp_path / "outputs") == copy / "checkpoints" / "best.ckpt"
+        assert "lowest FID" in caplog.text
+    # A file is taken as it is.
+    assert checkpoint_file(copy / "checkpoints" / "last.ckpt") == copy / "checkpoints" / "last.ckpt"
+    out = sample(str(copy), labels=[3], n_per_label=2, out_dir=str(tmp_path / "samples"))
+    assert (out / "3" / "0001.png").is_file()

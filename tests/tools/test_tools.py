@@ -125,7 +125,10 @@ def test_crosscheck_trains_its_classifier_and_scores_a_checkpoint(gesture_checkp
     crosscheck.main(["train", "--epochs", "1", "--n-per-class", "4", *data])
     out = capsys.readouterr().out
     assert "cross-check classifier: test accuracy" in out and "held-out test photos" in out
+    assert "resized bilinear" in out  # what a softer resize of the same photos reads as
     assert len(list((tmp_path / "outputs" / "judges").glob("crosscheck_imagefolder32.pt"))) == 1
+    crosscheck.main(["calibrate", "--n-per-class", "4", *data])  # the saved classifier's tables again
+    assert "resized bilinear" in capsys.readouterr().out
     crosscheck.main(["score", str(gesture_checkpoint), "--n-per-class", "4", "--rejection", "2", *data,
                      "--grid", str(tmp_path / "grid.png")])
     row = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(str(gesture_checkpoint))]
@@ -151,3 +154,17 @@ def test_wide_photos_squash_the_subject_across_a_green_frame(tmp_path):
     out = np.asarray(Image.open(tmp_path / "dst" / "rock" / "a.png"))
     assert out.shape == (20, 45, 3)
     assert tuple(out[0, 0]) == (40, 160, 60) and out[10, 22, 0] < 160  # green background, the hand kept
+
+
+def test_budget_curve_draws_fid_and_precision_per_preset(tmp_path):
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    from cgan.tools.budget_curve import main
+
+    table = tmp_path / "curve.csv"
+    table.write_text("preset,images,fid_x_floor,precision,recall\nold,30016,12.5,0.08,0.8\nold,60032,6.1,0.10,0.85\n"
+                     "new,30016,8.0,0.20,0.7\nnew,60032,3.9,0.31,0.75\n")
+    main([str(table), str(tmp_path / "curve.png")])
+    width, height = Image.open(tmp_path / "curve.png").size
+    assert width > height > 200
