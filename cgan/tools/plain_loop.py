@@ -1,7 +1,7 @@
 """The peer ``cgan-bench`` measures the framework against: a preset's training step written by hand.
 
 It does the same math as :meth:`cgan.model.gan.ConditionalGAN.training_step` for the methods a preset
-turns on (the loss, DiffAugment on everything D sees, lazy R1 at the same interval and strength,
+turns on (the loss, rpgan's paired real logits included, DiffAugment on everything D sees, lazy R1 and R2 at the same interval and strength,
 FastGAN's reconstruction decoder, the EMA generator with its ramp, label smoothing, k D steps per G
 step), on the same nets, optimizers and batches, the way a careful person writes it without a
 framework: nets in train mode, D frozen (``requires_grad_(False)``) during G's step, one G forward per
@@ -27,7 +27,6 @@ from cgan.model.augment import DiffAugment
 NOT_WRITTEN_OUT = {"acgan": "model.discriminator.conditioning=acgan", "lecam_weight": "model.lecam_weight",
                    "topk_gamma": "model.topk_gamma", "ada_target": "model.ada_target",
                    "gradient_clip_val": "model.gradient_clip_val", "wgan-gp": "model.loss=wgan-gp",
-                   "rpgan": "model.loss=rpgan", "r2_gamma": "model.r2_gamma",
                    "ema_halflife_images": "model.ema_halflife_images", "schedule": "model.schedule"}
 
 
@@ -59,9 +58,9 @@ def unsupported_methods(hparams) -> list[str]:
     found = []
     if hparams.discriminator.get("conditioning") == "acgan":
         found.append(NOT_WRITTEN_OUT["acgan"])
-    if hparams.loss in ("wgan-gp", "rpgan"):
-        found.append(NOT_WRITTEN_OUT[hparams.loss])
-    for key in ("lecam_weight", "topk_gamma", "ada_target", "gradient_clip_val", "r2_gamma", "ema_halflife_images"):
+    if hparams.loss == "wgan-gp":
+        found.append(NOT_WRITTEN_OUT["wgan-gp"])
+    for key in ("lecam_weight", "topk_gamma", "ada_target", "gradient_clip_val", "ema_halflife_images"):
         if hparams.get(key):
             found.append(NOT_WRITTEN_OUT[key])
     schedule = hparams.get("schedule") or {}
@@ -104,6 +103,7 @@ class PlainLoop:
             labels = torch.zeros_like(labels)
         g_step_now = (self.batches + 1) % hp.d_steps_per_g_step == 0
         r1_now = hp.r1_gamma > 0 and self.batches % hp.r1_interval == 0
+        r2_now = hp.get("r2_gamma", 0) > 0 and self.batches % hp.r1_interval == 0
         self.batches += 1
 
         with clock("G forward"), self._autocast(), torch.set_grad_enabled(g_step_now):
@@ -112,9 +112,10 @@ class PlainLoop:
         # D's step: real vs detached fake, both as D sees them.
         if r1_now:
             real = real.detach().requires_grad_(True)
+        fake_in = fake.detach().requires_grad_(r2_now)  # R2 differentiates D at the fakes
         with self._autocast():
             with clock("augment"):
-                seen_real, seen_fake = self.augment(real), self.augment(fake.detach())
+                seen_real, seen_fake = self.augment(real), self.augment(fake_in)
             with clock("D forward"):
                 if self.decoder:
                     real_logits, _, redrawn = self.d.forward_with_reconstruction(seen_real, labels)
@@ -130,6 +131,10 @@ class PlainLoop:
         if r1_now:
             with clock("R1 penalty"):
                 d_loss = d_loss + 0.5 * hp.r1_gamma * hp.r1_interval * penalties.zero_centred_penalty(real_logits, real)
+        if r2_now:
+            with clock("R2 penalty"):
+                d_loss = d_loss + 0.5 * hp.r2_gamma * hp.r1_interval * penalties.zero_centred_penalty(fake_logits,
+                                                                                                      fake_in)
         with clock("D backward"):
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
@@ -144,7 +149,12 @@ class PlainLoop:
             with clock("augment"):
                 seen_fake = self.augment(fake)
             with clock("D forward (G step)"):
-                g_loss = losses.generator_loss(hp.loss, self.d(seen_fake, labels))
+                fake_logits = self.d(seen_fake, labels)
+                real_logits = None
+                if losses.needs_real_logits(hp.loss):  # rpgan: each fake against its paired real, a constant
+                    with torch.no_grad():
+                        real_logits = self.d(self.augment(real), labels)
+                g_loss = losses.generator_loss(hp.loss, fake_logits, real_logits)
         with clock("G backward"):
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()

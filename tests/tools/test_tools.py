@@ -14,6 +14,7 @@ SAME_MATH = ["model=dcgan", "data.source=sample", "data.batch_size=8",
              "model.generator.base_width=8", "model.discriminator.base_width=8", "model.generator.conditional_batchnorm=true",
              "model.discriminator.conditioning=projection", "model.discriminator.decoder=true",
              "model.augment=[color,translation,cutout]", "model.r1_gamma=0.5", "model.r1_interval=2",
+             "model.loss=rpgan", "model.r2_gamma=0.5",
              "model.ema_decay=0.9", "print_config=false"]
 # The math alone: the plain loop keeps PyTorch's default layout, which rounds differently from channels_last.
 SAME_LAYOUT = ["model.channels_last=false"]
