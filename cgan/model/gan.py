@@ -348,7 +348,8 @@ class ConditionalGAN(L.LightningModule):
             self._update_ada(real_logits - fake_logits.detach() if relative else real_logits)
         return loss, real_logits, fake_logits
 
-    def _generator_loss(self, fake, labels, real) -> torch.Tensor:
+    def _generator_loss(self, fake, labels, real=None) -> torch.Tensor:
+        """G's loss on its fakes (under a relativistic loss, against D's logits on the paired ``real`` images)."""
         fake_logits, fake_classes = self._d_outputs(fake, labels)
         real_logits = None
         if losses.needs_real_logits(self.hparams.loss):  # relativistic: each fake against its paired real

@@ -145,11 +145,13 @@ def test_gestures_are_scored_against_halves_of_the_training_photos():
     test_set = InMemoryImages(images[:4] + 100, torch.tensor([0, 1, 0, 1]))
     assert RockPaperScissorsDataModule.metrics_reference == "train"
     gestures = SimpleNamespace(train_set=train_set, test_set=test_set, metrics_reference="train")
+    gestures.for_metrics = lambda: gestures  # already read with the metrics' filter
     reference, other = reference_sets(gestures, 2)
     ids = lambda data: set(data.images[:, 0, 0, 0].tolist())
     assert ids(reference) | ids(other) == set(range(40)) and not ids(reference) & ids(other)
     assert torch.bincount(reference.labels).tolist() == [10, 10]
     digits = SimpleNamespace(train_set=train_set, test_set=test_set)  # default: the test split
+    digits.for_metrics = lambda: digits
     reference, other = reference_sets(digits, 2)
     assert reference is test_set and other is train_set
 

@@ -88,9 +88,9 @@ def poison_generator_loss_after(n_good: int, monkeypatch) -> None:
     calls = {"n": 0}
     real_loss = losses.generator_loss
 
-    def poisoned(name, fake_logits):
+    def poisoned(name, fake_logits, real_logits=None):
         calls["n"] += 1
-        loss = real_loss(name, fake_logits)
+        loss = real_loss(name, fake_logits, real_logits)
         return loss * float("nan") if calls["n"] > n_good else loss
 
     monkeypatch.setattr(losses, "generator_loss", poisoned)
