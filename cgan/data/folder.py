@@ -257,10 +257,14 @@ class ImageFolderDataModule(ConditionalImageDataModule):
     def for_metrics(self) -> ImageFolderDataModule:
         """The same split decoded again (and cached) with the metrics' antialiased bicubic filter when
         training uses another one."""
-        if self.interpolation == METRICS_INTERPOLATION:
+        return self.resized_with(METRICS_INTERPOLATION)
+
+    def resized_with(self, interpolation: str) -> ImageFolderDataModule:
+        """This data module (set up) with the same split of the same photos resized by ``interpolation``."""
+        if interpolation == self.interpolation:
             return self
         twin = copy.copy(self)
-        twin.interpolation = METRICS_INTERPOLATION
+        twin.interpolation = check_interpolation(interpolation)
         twin.train_set = twin.val_set = twin.test_set = None
         twin.setup()
         return twin

@@ -23,7 +23,6 @@ training images per class; the floor is another set of training images against t
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import math
 import time
@@ -175,9 +174,7 @@ def print_checks(model: nn.Module, datamodule, n: int) -> None:
     print(format_disturbances(disturbance_table(model, reference, others, datamodule.num_classes, n_per_class=n)))
     resized = {}
     if isinstance(datamodule, ImageFolderDataModule):  # the same photos as a bilinear pipeline hands them to D
-        bilinear = copy.copy(datamodule)
-        bilinear.interpolation, bilinear.train_set = "bilinear", None
-        bilinear.setup()
+        bilinear = datamodule.resized_with("bilinear")
         resized["bilinear"] = split_halves(bilinear.train_set.to("cpu"), datamodule.num_classes)[1]
     table = calibration_table(model, reference, others, datamodule.test_set.to("cpu"), datamodule.num_classes, n,
                               resized)
