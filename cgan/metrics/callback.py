@@ -86,7 +86,7 @@ class GenerationMetrics(L.Callback):
                 logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
             # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
             trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
-            images_seen = batches_done * trainer.datamodule.batch_size
+            images_seen = batches_done * trainer.datamodule.batch_size * trainer.world_size  # every rank's
             log.info("After %d images: conditional accuracy %.3f, FID %.2f, KIDx1000 %.2f, precision %.2f, recall %.2f",
                      images_seen, result["conditional_accuracy"], result["fid"], result["kid_x1000"],
                      result["precision"], result["recall"])

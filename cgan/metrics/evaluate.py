@@ -12,9 +12,11 @@ import torch
 
 from cgan.checkpoints import checkpoint_file
 from cgan.config import instantiate_or_explain
+from cgan.data.build import datamodule_config
 from cgan.data.folder import load_image
 from cgan.errors import UserError
-from cgan.generation import load_generator
+from cgan.generation import TrainedGenerator, load_generator
+from cgan.generation.generator import device_of
 from cgan.metrics.judge import load_judge
 from cgan.metrics.score import classification_accuracy_score, generate_per_class, reference_sets, score
 
@@ -71,18 +73,22 @@ def check_fits_data(trained, class_names: Sequence[str] | None, image_shape: Seq
                         "trained on)")
 
 
-def evaluate(cfg) -> dict:
+def evaluate(cfg, trained: TrainedGenerator | None = None) -> dict:
     """Score a checkpoint (``ckpt_path``) or a folder of generated images (``gen_dir``) against the real
-    test split of ``data``; log the table and write it as JSON beside the source."""
+    test split of ``data``; log the table and write it as JSON beside the source. ``trained``: a generator
+    already loaded (the Python API's), read from ``ckpt_path`` (a checkpoint or an exported file)."""
     if (cfg.ckpt_path is None) == (cfg.gen_dir is None):
         raise UserError("pass exactly one of ckpt_path=<checkpoint> or gen_dir=<folder of <class>/*.png>")
     if cfg.n_per_class <= 0:
         raise UserError(f"n_per_class must be a positive integer, got {cfg.n_per_class}")
     # The checkpoint first, and whether it fits the data, before any data is downloaded or decoded or a
     # classifier is loaded: a broken or mismatched checkpoint is one sentence, at once.
-    trained, ckpt_file = None, None
-    datamodule = instantiate_or_explain(cfg.data, "data")
-    if cfg.ckpt_path is not None:
+    ckpt_file = None
+    datamodule = instantiate_or_explain(datamodule_config(cfg), "data")
+    if trained is not None:
+        ckpt_file = Path(cfg.ckpt_path)
+        check_fits_data(trained, datamodule.expected_classes(), datamodule.image_shape)
+    elif cfg.ckpt_path is not None:
         ckpt_file = checkpoint_file(cfg.ckpt_path)  # a run dir: its best.ckpt when kept, else last.ckpt
         trained = load_generator(ckpt_file, device=cfg.device)
         check_fits_data(trained, datamodule.expected_classes(), datamodule.image_shape)
@@ -93,7 +99,7 @@ def evaluate(cfg) -> dict:
     judge, judge_accuracy = load_judge(cfg.classifier_path, datamodule.class_names, datamodule.image_shape)
     if trained is not None:
         images, labels = generate_per_class(trained.net, trained.latent_dim, trained.num_classes,
-                                            cfg.n_per_class, torch.device(cfg.device), seed=cfg.seed)
+                                            cfg.n_per_class, device_of(trained.net), seed=cfg.seed)
         out = ckpt_file.with_name(ckpt_file.stem + "_metrics.json")
     else:
         images, labels = load_image_folder(Path(cfg.gen_dir), datamodule.class_names, datamodule.image_shape)

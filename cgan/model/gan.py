@@ -183,7 +183,6 @@ class ConditionalGAN(L.LightningModule):
                         "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
         if ada_target is not None:  # ADA: [augmentation probability p, sum of sign(D(real)) since the last update]
             self.register_buffer("ada_state", torch.zeros(2))
-            self._ada_batches = 0
         if lecam_weight > 0:  # LeCam's moving averages of D's real and fake logits (saved, for resume)
             self.register_buffer("lecam_anchors", torch.zeros(2))
         # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
@@ -252,9 +251,10 @@ class ConditionalGAN(L.LightningModule):
         interval = self.hparams.get("nan_check_interval", 1)
         if interval > 1 and (self.trainer.fit_loop.epoch_loop._batches_that_stepped + 1) % interval:
             return False  # checked every `interval` batches; checkpoints are still never written from NaN weights
-        if bool(torch.isfinite(loss)):
+        not_finite = (~torch.isfinite(loss.detach())).float()
+        if not bool(self._sum_over_ranks(not_finite)):  # every rank skips or stops alike, or DDP would hang
             return False
-        what = f"{name} is {loss.item()}"
+        what = f"{name} is {loss.item()}" + (" on this rank" if bool(not_finite) else " on another rank")
         if self.hparams.on_nan == "skip_batch":
             self.skipped_batches += 1
             log.warning("Skipping batch %d of epoch %d: %s", self.trainer.fit_loop.epoch_loop.batch_idx,
@@ -278,10 +278,18 @@ class ConditionalGAN(L.LightningModule):
         """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
         return self.discriminator(self._augment(images), labels, return_class_logits=True)
 
+    def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
+        """``value`` summed over DDP ranks (itself on one device): for the statistics that decide a step,
+        so every rank decides alike and the checkpoint (rank 0's) holds what every rank has."""
+        if self.trainer.world_size == 1:
+            return value
+        return self.trainer.strategy.reduce(value.clone(), reduce_op="sum")
+
     def _update_ada(self, real_logits: torch.Tensor) -> None:
         hp = self.hparams
-        self._ada_batches += 1
-        ada.update(self.ada_state, real_logits, self._ada_batches, hp.ada_target, hp.ada_interval, hp.ada_images)
+        batches = self.trainer.fit_loop.epoch_loop._batches_that_stepped + 1  # saved, so a resume keeps the phase
+        ada.update(self.ada_state, real_logits, batches, hp.ada_target, hp.ada_interval, hp.ada_images,
+                   sum_over_ranks=self._sum_over_ranks, world_size=self.trainer.world_size)
 
     def _follow_schedule(self, opt_g, opt_d) -> None:
         """Learning rates and beta2 of both optimizers, and the R1/R2 gamma factor, for this point of the run."""
@@ -340,6 +348,7 @@ class ConditionalGAN(L.LightningModule):
             loss = loss + hp.lecam_weight * penalties.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
             with torch.no_grad():
                 means = torch.stack([real_logits.detach().mean(), fake_logits.detach().mean()]).to(anchors.dtype)
+                means = self._sum_over_ranks(means) / self.trainer.world_size  # the same anchors on every rank
                 anchors.lerp_(means, 1.0 - hp.lecam_decay)
         if hp.get("ada_target") is not None:
             # How sure D is of the reals: the sign of its logit, or under a relativistic loss, whose logits
@@ -470,20 +479,5 @@ class ConditionalGAN(L.LightningModule):
                 "checkpoint was written and the earlier ones are untouched. Lower model.optimizer.lr or set "
                 "model.gradient_clip_val"
             )
+        # Every rank's random streams go in beside this (cgan.training.randomness), so a resume is exact.
         checkpoint["cgan_format"] = CHECKPOINT_FORMAT
-        # The random stream (G's noise, DiffAugment's draws) where this batch left it, so a resumed run
-        # draws what the uninterrupted run would have drawn: the same weights, bit for bit, on a CPU.
-        checkpoint["rng_states"] = {"torch": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            checkpoint["rng_states"]["cuda"] = torch.cuda.get_rng_state_all()
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self._resumed_rng_states = checkpoint.get("rng_states")  # set at train start, after the sanity check
-
-    def on_train_start(self) -> None:
-        states = getattr(self, "_resumed_rng_states", None)
-        if states:
-            torch.set_rng_state(states["torch"])
-            if "cuda" in states and torch.cuda.is_available() and len(states["cuda"]) == torch.cuda.device_count():
-                torch.cuda.set_rng_state_all(states["cuda"])
-        self._resumed_rng_states = None

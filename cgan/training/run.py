@@ -37,6 +37,7 @@ from cgan.training.callbacks import FlushLogsAfterCheckpoint
 from cgan.training.interrupts import GracefulStop
 from cgan.training.loggers import ResumableCSVLogger, finish_runs, resume_ids, save_ids, saved_ids
 from cgan.training.progress import ProgressLog, use_progress_bar
+from cgan.training.randomness import RankRandomness
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
     except ValueError as err:
         raise UserError(str(err)) from None
     callbacks = [instantiate_or_explain(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c and "_target_" in c]
-    callbacks += [HParamsWithResults(sweepable_params(cfg)), FlushLogsAfterCheckpoint()]
+    callbacks += [HParamsWithResults(sweepable_params(cfg)), FlushLogsAfterCheckpoint(), RankRandomness(cfg.get("seed"))]
     try:
         callbacks.append(GracefulStop(requeue_signal=cfg.get("requeue_signal"),
                                       checkpoint_dir=Path(cfg.paths.output_dir) / "checkpoints"))
@@ -201,6 +202,8 @@ def check_values(cfg: DictConfig) -> None:
     """Values out of range, each in one sentence naming its key, before any data is read or downloaded
     (the model and data modules check them again, for callers that build them directly)."""
     batch_size = cfg.data.get("batch_size")
+    if cfg.data.get("global_batch_size") is not None:
+        batch_size = 1  # replaced by global_batch_size / devices (set_batch_per_device checks it)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise UserError(f"data.batch_size={batch_size!r} must be a positive whole number, e.g. data.batch_size=64")
     optimizer = cfg.model.get("optimizer") or {}
@@ -223,6 +226,24 @@ def check_values(cfg: DictConfig) -> None:
             raise UserError(f"data.image_size={size}: {err}") from None
 
 
+def set_batch_per_device(cfg: DictConfig, world_size: int) -> None:
+    """``data.global_batch_size`` (images per step over all devices), when set, becomes ``data.batch_size``
+    (per device): the same global batch, and so the same learning dynamics, on any number of devices."""
+    global_batch = cfg.data.get("global_batch_size")
+    if global_batch is None:
+        return
+    if not isinstance(global_batch, int) or isinstance(global_batch, bool) or global_batch < 1:
+        raise UserError(f"data.global_batch_size={global_batch!r} must be a positive whole number "
+                        "(or null: data.batch_size per device)")
+    if global_batch % world_size:
+        raise UserError(f"data.global_batch_size={global_batch} does not divide over {world_size} devices; use a "
+                        f"multiple of {world_size}, e.g. data.global_batch_size={global_batch // world_size * world_size or world_size}")
+    cfg.data.batch_size = global_batch // world_size
+    if world_size > 1:
+        log.info("data.global_batch_size=%d over %d devices: data.batch_size=%d per device", global_batch,
+                 world_size, cfg.data.batch_size)
+
+
 def train(cfg: DictConfig) -> TrainedRun:
     """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
     check_values(cfg)
@@ -236,17 +257,19 @@ def train(cfg: DictConfig) -> TrainedRun:
     if cfg.get("float32_matmul_precision"):
         torch.set_float32_matmul_precision(cfg.float32_matmul_precision)
 
-    datamodule = build_datamodule(cfg)
-    model = build_model(cfg, datamodule)
-    purge_step = resumed_run_dir = None
+    purge_step = resumed_run_dir = ckpt = None
     if resume_from is not None:
         ckpt = read_checkpoint(resume_from)
-        check_resumable(ckpt, resume_from, dict(model.hparams))
         purge_step = logged_batches(ckpt) + 1
         resumed_run_dir = resume_from.parent.parent if resume_from.parent.name == "checkpoints" else resume_from.parent
-        log.info("Resuming from %s (global step %d)", resume_from, ckpt["global_step"])
     loggers = build_loggers(cfg, purge_step, resumed_run_dir)
-    trainer = build_trainer(cfg, loggers)
+    trainer = build_trainer(cfg, loggers)  # first: it knows how many devices share the global batch
+    set_batch_per_device(cfg, trainer.world_size)
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    if ckpt is not None:
+        check_resumable(ckpt, resume_from, dict(model.hparams))
+        log.info("Resuming from %s (global step %d)", resume_from, ckpt["global_step"])
     if trainer.is_global_zero:
         save_ids(Path(cfg.paths.output_dir), loggers)
     failed = True

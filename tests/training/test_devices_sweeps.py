@@ -78,3 +78,24 @@ def test_article_presets_train(tmp_path, experiment):
         assert run.model.hparams.num_classes == 1 and run.model.hparams.class_names == ["any"]
     else:
         assert run.model.generator.conditioning == "multiply"
+
+
+def test_global_batch_size_is_split_over_the_devices_and_refused_when_it_does_not_divide(tmp_path):
+    from cgan.errors import UserError
+    from cgan.training.run import set_batch_per_device
+
+    cfg = compose_train(tmp_path, ["data.global_batch_size=48"])
+    set_batch_per_device(cfg, world_size=4)
+    assert cfg.data.batch_size == 12
+    cfg = compose_train(tmp_path, ["data.batch_size=32"])  # unset: batch_size stays per device
+    set_batch_per_device(cfg, world_size=4)
+    assert cfg.data.batch_size == 32
+    with pytest.raises(UserError, match=r"data.global_batch_size=50 does not divide over 4 devices.*=48"):
+        set_batch_per_device(compose_train(tmp_path, ["data.global_batch_size=50"]), world_size=4)
+    with pytest.raises(UserError, match=r"data.global_batch_size=0 must be a positive whole number"):
+        set_batch_per_device(compose_train(tmp_path, ["data.global_batch_size=0"]), world_size=1)
+
+
+def test_global_batch_size_trains_on_one_device_as_that_batch(tmp_path):
+    run = train(compose_train(tmp_path, [*TINY, "data.global_batch_size=12", "trainer.max_steps=4"]))
+    assert run.datamodule.batch_size == 12 and run.trainer.global_step == 4
