@@ -14,15 +14,17 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cgan"
 
 # Each part of cgan/ and its layer: a module may import its own part and lower layers, never a higher
 # one, and never a sibling part of the same layer. (DESIGN.md: errors/config <- data, nets <- model <-
-# generation, metrics, training <- cli <- tools.)
+# generation, metrics, training <- api <- cli <- tools.)
 LAYERS = {
     "cgan.errors": 0,
-    "cgan": 1, "cgan.config": 1, "cgan.images": 1,
+    "cgan.config": 1, "cgan.images": 1,
     "cgan.data": 2, "cgan.nets": 2, "cgan.checkpoints": 2,
     "cgan.model": 3,
     "cgan.generation": 4,
     "cgan.metrics": 5,
     "cgan.training": 6, "cgan.app": 6,
+    "cgan.api": 6.5,  # the Python face: composes configs, calls training, generation and metrics
+    "cgan": 6.75,  # the package itself re-exports the api (lazily: `import cgan` loads no torch)
     "cgan.cli": 7,
     "cgan.evaluate": 7.5, "cgan.judge": 7.5, "cgan.export": 7.5,  # the old `python -m cgan.<command>` names
     "cgan.tools": 8,

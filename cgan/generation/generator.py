@@ -90,6 +90,12 @@ def draw_noise(n: int, latent_dim: int, generator: torch.Generator, truncation: 
     return z
 
 
+def device_of(net: nn.Module) -> torch.device:
+    """Where ``net`` runs: its parameters' device (an ONNX session behind a module has none: the CPU)."""
+    first = next(net.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 @torch.no_grad()
 def generate(trained: TrainedGenerator, labels: Sequence[int], n_per_label: int, seed: int = 0,
              truncation: float | None = None) -> torch.Tensor:
@@ -97,7 +103,7 @@ def generate(trained: TrainedGenerator, labels: Sequence[int], n_per_label: int,
     if n_per_label <= 0:
         raise UserError(f"n_per_label must be a positive integer, got {n_per_label}")
     rng = torch.Generator().manual_seed(seed)
-    device = next(trained.net.parameters()).device
+    device = device_of(trained.net)
     z = draw_noise(len(labels) * n_per_label, trained.latent_dim, rng, truncation).to(device)
     y = torch.as_tensor(list(labels), dtype=torch.long).repeat_interleave(n_per_label).to(device)
     return trained.net(z, y).float().cpu()
@@ -117,7 +123,7 @@ def interpolate(trained: TrainedGenerator, labels: Sequence[int], steps: int = 1
     ends = draw_noise(2, trained.latent_dim, rng, truncation)
     t = torch.linspace(0, 1, steps).unsqueeze(1)
     line = (1 - t) * ends[0] + t * ends[1]  # (steps, latent_dim)
-    device = next(trained.net.parameters()).device
+    device = device_of(trained.net)
     z = line.repeat(len(labels), 1).to(device)
     y = torch.as_tensor(list(labels), dtype=torch.long).repeat_interleave(steps).to(device)
     return trained.net(z, y).float().cpu()
