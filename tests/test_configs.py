@@ -50,12 +50,30 @@ def test_trainer_gpu_and_accelerator_gpu_give_the_same_trainer(tmp_path):
     assert cpu["accelerator"] == "cpu" and cpu["benchmark"] is None
 
 
+def test_the_gpu_command_is_article_002_and_the_cpu_one_the_small_run(tmp_path):
+    """README's `python train.py model=dcgan data=rps trainer.accelerator=gpu`: 128x128, batch 128, 100 epochs,
+    Adam 2e-4 (0.5, 0.999) as article 002; the same on a CPU: 64x64, batch 64, 20 epochs."""
+    gpu = compose_train(tmp_path, ["model=dcgan", "data=rps", "trainer.accelerator=gpu"])
+    assert (gpu.data.image_size, gpu.data.batch_size, gpu.trainer.max_epochs) == (128, 128, 100)
+    assert gpu.model.optimizer.lr == 2e-4 and list(gpu.model.optimizer.betas) == [0.5, 0.999]
+    cpu = compose_train(tmp_path, ["model=dcgan", "data=rps", "trainer.accelerator=cpu"])
+    assert (cpu.data.image_size, cpu.data.batch_size, cpu.trainer.max_epochs) == (64, 64, 20)
+    mnist_gpu = compose_train(tmp_path, ["trainer.accelerator=gpu"])  # the digits keep their 20 epochs anywhere
+    assert (mnist_gpu.data.batch_size, mnist_gpu.trainer.max_epochs) == (64, 20)
+    chosen = compose_train(tmp_path, ["model=dcgan", "data=rps", "trainer=gpu", "data.image_size=64",
+                                      "trainer.max_epochs=5"])  # a value given wins
+    assert (chosen.data.image_size, chosen.data.batch_size, chosen.trainer.max_epochs) == (64, 128, 5)
+
+
 @pytest.mark.slow
-def test_train_cfg_job_prints_the_composed_config():
-    result = run_script("train.py", "--cfg", "job", "model.latent_dim=7")
+def test_train_cfg_job_prints_the_composed_config_with_its_values():
+    result = run_script("train.py", "model=dcgan", "data=rps", "trainer.accelerator=gpu", "model.latent_dim=7",
+                        "--cfg", "job")
     assert result.returncode == 0, result.stderr
     assert "latent_dim: 7" in result.stdout
-    assert "_target_: cgan.data.MNISTDataModule" in result.stdout
+    assert "_target_: cgan.data.RockPaperScissorsDataModule" in result.stdout
+    assert "  image_size: 128\n" in result.stdout and "  batch_size: 128\n" in result.stdout
+    assert "  max_epochs: 100\n" in result.stdout and "${" not in result.stdout
 
 
 @pytest.mark.slow

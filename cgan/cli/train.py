@@ -49,8 +49,20 @@ def share_cores_between_parallel_jobs(cfg: DictConfig) -> None:
              cfg.num_threads)
 
 
+def show_resolved_config(argv: list[str]) -> None:
+    """``--cfg job`` prints values, not ``${...}``: sizes, batches and epochs that follow the device
+    (``cgan_by_device``) show as the run will use them."""
+    if any(a in ("--cfg", "-c") or a.startswith("--cfg=") for a in argv) and "--resolve" not in argv:
+        argv.insert(1, "--resolve")  # before the overrides: argparse takes flags first
+
+
+def main() -> float | None:
+    show_resolved_config(sys.argv)
+    return train_main()
+
+
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def train_main(cfg: DictConfig) -> float | None:
     # Imported here, not at the top, so that `--help` and `--cfg job` answer without loading Lightning.
     from cgan.training import train
     from cgan.training.interrupts import TrainingInterrupted

@@ -29,7 +29,7 @@ from cgan.checkpoints import (
     read_checkpoint,
     resolve_resume_path,
 )
-from cgan.config import CONF_DIR, instantiate_or_explain
+from cgan.config import BIG_DEVICES, CONF_DIR, instantiate_or_explain
 from cgan.data import build_datamodule
 from cgan.errors import UserError
 from cgan.nets.dcgan import plan_upsampling
@@ -244,9 +244,25 @@ def set_batch_per_device(cfg: DictConfig, world_size: int) -> None:
                  world_size, cfg.data.batch_size)
 
 
+def say_when_the_gestures_train_small(cfg: DictConfig) -> None:
+    """data=rps follows the device (conf/data/rps.yaml): on a CPU, say that this is the small run."""
+    if not str(cfg.data.get("_target_", "")).endswith("RockPaperScissorsDataModule"):
+        return
+    if str(cfg.trainer.get("accelerator")) in BIG_DEVICES:
+        return
+    size, trainer = cfg.data.image_size, cfg.trainer
+    budget = f"{trainer.max_epochs} epochs" + (f" or {trainer.max_time}" if trainer.get("max_time") else "")
+    if trainer.get("max_steps", -1) > 0:
+        budget = f"{trainer.max_steps} optimizer steps"
+    log.info("The gestures on a %s: %dx%d photos, batch %d, %s, a run a CPU finishes. Article 002 as published "
+             "(128x128, batch 128, 100 epochs) is this command on a GPU (trainer.accelerator=gpu); the best CPU "
+             "recipe is experiment=rps_best", trainer.get("accelerator"), size, size, cfg.data.batch_size, budget)
+
+
 def train(cfg: DictConfig) -> TrainedRun:
     """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
     check_values(cfg)
+    say_when_the_gestures_train_small(cfg)
     if cfg.get("print_config", True):
         log.info("Composed config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))
     resume_from = resolve_resume_path(cfg.get("ckpt_path"), cfg.paths.output_dir)
