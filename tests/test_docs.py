@@ -1,0 +1,326 @@
+"""The pages are tests: every fenced command in README.md and docs/*.md runs here, on small budgets and
+made data, or is named with the reason it cannot (a GPU, a server, an install); every `key=value` written
+in the pages' prose composes. A renamed key, a moved file or a removed command fails here, naming the
+page and line.
+
+docs/python.md's code is run as a notebook by tests/test_notebook.py; README's Python lines run here.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, make_folder, run_cli, write_idx
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
+
+from cgan.config import CONF_DIR
+
+pytestmark = pytest.mark.slow  # dozens of short trainings, samplings and scorings
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@dataclass
+class Command:
+    page: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.page}:{self.line}: {self.text}"
+
+
+def fenced_commands() -> list[Command]:
+    """Every command line of every ```bash block (continuations joined, comments dropped)."""
+    found = []
+    for page in PAGES:
+        text = page.read_text()
+        for block in re.finditer(r"```(bash|sh|console)\n(.*?)```", text, flags=re.S):
+            first = text[: block.start(2)].count("\n") + 1
+            lines = block.group(2).split("\n")
+            joined, start = "", None
+            for offset, line in enumerate(lines):
+                if start is None:
+                    start = first + offset
+                joined += line.rstrip("\\").strip() + " "
+                if line.endswith("\\"):
+                    continue
+                # "<same overrides>" (a resume line): the run's own, which the made runs do not need.
+                words = shlex.split(joined.replace("<same overrides>", ""), comments=True)
+                while words:  # `a && b`: two commands
+                    cut = words.index("&&") if "&&" in words else len(words)
+                    found.append(Command(page.relative_to(ROOT).as_posix(), start, shlex.join(words[:cut])))
+                    words = words[cut + 1:]
+                joined, start = "", None
+    return found
+
+
+# Why a command is not run. Each is checked otherwise: installs against .ci/run, servers by tests/app,
+# GPU runs and sweeps composed (their keys must exist), measurement tools by tests/tools.
+def why_not_run(words: list[str]) -> str | None:
+    program = words[0]
+    if program in ("pip", "python3.11", "python3", "source", "apt-get") and "train.py" not in words:
+        return "an install step: .ci/run runs README's install lines (checked below)"
+    if program == "pytest":
+        return "the suite itself"
+    if program in ("tensorboard", "mlflow", "cgan-app"):
+        return "a server: tests/app serves the app, TensorBoard reads the events the tests check"
+    if program in ("cgan-quality", "cgan-sweep-bench", "cgan-crosscheck", "cgan-bench"):
+        return "a measurement tool of minutes: tests/tools runs each on small budgets"
+    gpu = {"trainer=gpu", "trainer.accelerator=gpu", "trainer=slurm", "hydra/launcher=slurm_gpu"}
+    if gpu & set(words) or ("trainer=ddp" in words and "trainer.accelerator=cpu" not in words):
+        return "needs a GPU: composed only"
+    if "-m" in words:
+        return "a sweep: its first job runs (tests/training/test_devices_sweeps.py runs whole sweeps)"
+    return None
+
+
+# -- made data and runs, in place of the user's -------------------------------------------------------
+@pytest.fixture(scope="module")
+def place(tmp_path_factory):
+    """A working folder as a user's: data/ with MNIST's files and the gesture folders, classifiers for
+    both, and a finished tiny run of each to sample, score, export and resume."""
+    from cgan.cli.judge import main as judge_main
+    from cgan.cli.train import main as train_main
+
+    root = tmp_path_factory.mktemp("user")
+    rng = __import__("numpy").random.default_rng(0)
+    raw = root / "data" / "MNIST" / "raw"
+    images, labels = rng.integers(0, 256, (80, 28, 28)), __import__("numpy").arange(80) % 10
+    write_idx(raw / "train-images-idx3-ubyte", images)
+    write_idx(raw / "train-labels-idx1-ubyte", labels)
+    write_idx(raw / "t10k-images-idx3-ubyte", images[:30])
+    write_idx(raw / "t10k-labels-idx1-ubyte", labels[:30])
+    make_folder(root / "data" / "rps", per_class=8)
+    make_folder(root / "data" / "rps-test-set", per_class=4)
+    make_folder(root / "photos", per_class=8)
+    common = [f"paths.data_dir={root / 'data'}", f"paths.judge_dir={root / 'judges'}", f"paths.cache_dir={root / 'cache'}"]
+    runs = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        for name, data in (("mnist", []), ("rps", ["data=rps", "data.image_size=32"])):
+            code, err = run_cli(judge_main, *data, *common, *JUDGE_SMALL)
+            assert code == 0, err
+            runs[name] = root / "runs" / name
+            code, err = run_cli(train_main, *(["model=dcgan"] if data else []), *data, *common,
+                                *small_train(name), f"hydra.run.dir={runs[name]}")
+            assert code == 0, err
+    return root, common, runs
+
+
+JUDGE_SMALL = ["epochs=1", "check_disturbances=false", "batch_size=16"]
+
+
+def small_train(data: str) -> list[str]:
+    sized = ["data.image_size=32", "model.generator.base_width=8", "model.discriminator.base_width=8"]
+    return ["trainer.max_steps=2", "trainer.limit_val_batches=1", "data.batch_size=4", "print_config=false",
+            "console.progress=log", "trainer.enable_model_summary=false", *(sized if data != "mnist" else [])]
+
+
+def composed(config: str, overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        return compose(config, overrides=overrides, return_hydra_config=False)
+
+
+def substitute(words: list[str], root: Path, runs: dict[str, Path], tmp: Path) -> list[str]:
+    """The pages' placeholders, made real: a run, a folder of photos, a fresh copy of a run to resume."""
+    gestures = any(w in " ".join(words) for w in ("rock", "paper", "scissors", "rps", "image_folder"))
+    run = runs["rps" if gestures else "mnist"]
+    out = []
+    for word in words:
+        if re.search(r"outputs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d", word):  # a run to resume: a copy of one
+            resumable = tmp / "resume_me"
+            if not resumable.exists():
+                shutil.copytree(run, resumable)
+            word = re.sub(r"outputs/\d{4}-\d\d-\d\d/\d\d-\d\d-\d\d", str(resumable), word)
+        word = word.replace("outputs/<run>", str(run)).replace("ckpt_path=...", f"ckpt_path={run}")
+        word = word.replace("/path/to/photos", str(root / "photos"))
+        out.append(word)
+    return out
+
+
+def run_command(command: Command, root: Path, common: list[str], runs: dict, tmp: Path) -> None:
+    from cgan.cli.evaluate import main as evaluate_main
+    from cgan.cli.export import main as export_main
+    from cgan.cli.judge import main as judge_main
+    from cgan.cli.sample import main as sample_main
+    from cgan.cli.train import main as train_main
+
+    words = shlex.split(command.text)
+    if words[0] == "srun":
+        words = words[1:]
+    words = substitute(words, root, runs, tmp)
+    reason = why_not_run(words)
+    if words[0] == "python" and words[1] in ("train.py", "sample.py"):
+        program, args = words[1].removesuffix(".py"), words[2:]
+    elif words[0].startswith("cgan-"):
+        program, args = words[0].removeprefix("cgan-"), words[1:]
+    else:
+        assert reason, f"{command}: no way to run this command here; teach tests/test_docs.py or name why not"
+        return
+    if program == "train":
+        args = [a for a in args if a != "-m"]
+        args = [a.split("=", 1)[0] + "=" + first_of_sweep(a.split("=", 1)[1]) if "=" in a else a for a in args]
+        cfg = compose_or_fail(command, "train", args)
+        if reason:  # composed is all a CPU can do
+            return
+        is_mnist = "MNIST" in cfg.data._target_
+        extra = small_train("mnist" if is_mnist else "photos")
+        if is_mnist and "model.generator.base_width" in " ".join(args):
+            extra = [*extra, "data.image_size=32"]
+        if "hydra.run.dir=" not in " ".join(args):
+            extra.append(f"hydra.run.dir={tmp / 'run'}")
+        code, err = run_cli(train_main, *args, *common, *extra)
+    elif program == "sample":
+        code, err = run_cli(sample_main, *args, f"out_dir={tmp / 'samples'}", "n_per_label=2")
+    elif program in ("judge", "evaluate"):
+        photos = [] if "data=" in " ".join(args) and "data=mnist" not in args else None
+        sized = ["data.image_size=32"] if photos is not None else []
+        main, small = (judge_main, JUDGE_SMALL) if program == "judge" else (evaluate_main, ["n_per_class=5"])
+        if program == "evaluate" and "gen_dir=outputs/samples/mine" in args:  # a folder written before
+            code, err = run_cli(sample_main, f"ckpt_path={runs['mnist']}", "out_dir=outputs/samples/mine",
+                                "n_per_label=3")
+            assert code == 0, err
+        code, err = run_cli(main, *args, *common, *sized, *small)
+    elif program == "export":
+        code, err = run_cli(export_main, *args)
+    else:
+        assert reason, f"{command}: cgan-{program} is not run here; teach tests/test_docs.py or name why not"
+        return
+    assert code == 0, f"{command}\n{err[-3000:]}"
+
+
+def first_of_sweep(value: str) -> str:
+    """``1e-4,2e-4`` -> ``1e-4``: a sweep's first job (lists in brackets are one value)."""
+    return value if value.startswith("[") else value.split(",", 1)[0]
+
+
+def compose_or_fail(command: Command, config: str, args: list[str]):
+    overrides = [a for a in args if not a.startswith(("hydra.launcher.", "hydra/launcher="))] + \
+                [a for a in args if a.startswith("hydra/launcher=")]
+    try:
+        return composed(config, overrides)
+    except Exception as err:
+        pytest.fail(f"{command}\ndoes not compose: {err}")
+
+
+COMMANDS = fenced_commands()
+
+
+def test_the_pages_hold_commands():
+    assert len(COMMANDS) > 60 and any("train.py" in c.text for c in COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[f"{c.page}:{c.line}" for c in COMMANDS])
+def test_every_command_in_the_pages_runs_or_says_why_not(command, place, tmp_path, monkeypatch):
+    root, common, runs = place
+    monkeypatch.chdir(root)
+    run_command(command, root, common, runs, tmp_path)
+
+
+def test_readme_installs_and_tests_with_the_commands_ci_runs():
+    ci = (ROOT / ".ci" / "run").read_text()
+    readme = (ROOT / "README.md").read_text()
+    install = re.search(r"## Install.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
+    for line in install.strip().splitlines():
+        command = line.split("#")[0].strip()
+        for part in command.split("&&"):
+            assert part.strip() in ci, f"README's install line {part.strip()!r} is not what .ci/run runs"
+    tests = re.search(r"## Tests.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
+    full = [line.split("#")[0].strip() for line in tests.splitlines() if "what CI runs" in line]
+    assert full and ci.rstrip().splitlines()[-1].strip() == full[0]
+
+
+# -- overrides written in prose ---------------------------------------------------------------------
+OVERRIDE = re.compile(r"`((?:\+{1,2}|~)?[a-z_][\w./]*(?:@[\w.]+)?=[^`\s]*)`")
+CONFIGS = ("train", "sample", "evaluate", "judge", "export", "app")
+
+
+def prose_overrides() -> list[tuple[str, str]]:
+    found = []
+    for page in PAGES:
+        text = re.sub(r"```.*?```", lambda m: "\n" * m.group(0).count("\n"), page.read_text(), flags=re.S)
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in OVERRIDE.finditer(line):
+                found.append((f"{page.relative_to(ROOT).as_posix()}:{number}", match.group(1)))
+    return found
+
+
+PROSE = prose_overrides()
+
+
+# A key may belong to a group choice (data.hflip: the photo datasets), and the pages shorten model keys
+# in their tables (`loss=rpgan`): a key passes when one of these composed configs holds it.
+CONTEXTS = ([], ["data=rps"], ["data=image_folder"], ["model=dcgan"], ["model=resnet"], ["logger=mlflow"],
+            ["hparams_search=mnist_optuna"])
+SHORTENED = ("", "model.", "data.", "model.generator.", "model.discriminator.", "model.optimizer.")
+EXAMPLES = {"group=choice", "key=value"}  # the pages' words for the syntax itself
+CONF = Path(CONF_DIR)
+
+
+@pytest.fixture(scope="module")
+def every_config():
+    configs = []
+    for config in CONFIGS:
+        for context in CONTEXTS if config == "train" else ([],):
+            GlobalHydra.instance().clear()
+            with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+                configs.append(compose(config, overrides=context, return_hydra_config=True))
+    return configs
+
+
+def override_holds(key: str, value: str, configs) -> bool:
+    """The group option's file exists (``model=dcgan``, ``hydra/launcher=joblib``, a sweep's every value), or
+    the key is in one of ``configs``."""
+    bare = key.lstrip("+~")
+    if key.startswith("+"):  # adds a key: its parent must exist
+        bare = bare.rsplit(".", 1)[0] if "." in bare else ""
+    group = CONF / bare.replace(".", "/")
+    if bare.startswith("hydra/"):  # Hydra's own groups, and those its plugins add (hydra/launcher=joblib)
+        try:
+            composed("train", [f"{bare}={value}"])
+            return True
+        except Exception:
+            return False
+    if bare and group.is_dir() and "." not in bare.split("/")[-1]:
+        choices = [v for v in value.split(",") if v not in ("", "...", "null")] if not value.startswith("[") else []
+        return all((group / f"{choice}.yaml").is_file() for choice in choices)
+    if not bare:
+        return True
+    missing = object()
+    for prefix in SHORTENED if "." not in bare else ("",):
+        for cfg in configs:
+            if OmegaConf.select(cfg, prefix + bare, default=missing, throw_on_resolution_failure=False) is not missing:
+                return True
+    return False
+
+
+def test_every_override_written_in_the_pages_prose_composes(every_config):
+    assert len(PROSE) > 50
+    failures = [f"{where}: `{override}`: no such key or option in conf/" for where, override in PROSE
+                if override not in EXAMPLES and not override_holds(*override.split("=", 1), every_config)]
+    assert not failures, "\n".join(failures)
+
+
+def test_readme_python_lines_run(place, tmp_path, monkeypatch):
+    """README's five lines, with small budgets appended to each call's overrides, on the made data."""
+    import cgan.api
+
+    root, common, runs = place
+    monkeypatch.chdir(root)
+    original = cgan.api.compose_config
+    small = {"train": small_train("mnist"), "evaluate": ["n_per_class=5"], "judge": JUDGE_SMALL}
+    monkeypatch.setattr(cgan.api, "compose_config",
+                        lambda name, overrides, run_dir=None: original(name, [*overrides, *common, *small[name]], run_dir))
+    code = re.search(r"## From Python.*?```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S).group(1)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["g"].class_names == [str(k) for k in range(10)]
