@@ -1,8 +1,8 @@
 """Training-speed benchmark: the framework against a hand-written loop doing the same math.
 
     cgan-bench [--batches N] [--warmup N] [--repeats N] [--article] [--no-breakdown] [hydra overrides ...]
-    cgan-bench experiment=mnist_best paths.data_dir=../shared/data
-    cgan-bench experiment=rps_best paths.data_dir=../shared/data --batches 60
+    cgan-bench experiment=mnist_best paths.data_dir=/path/to/data
+    cgan-bench experiment=rps_best paths.data_dir=/path/to/data --batches 60
     cgan-bench model=dcgan data=rps trainer.accelerator=gpu trainer.precision=bf16-mixed
 
 Times ``--batches`` training batches (after ``--warmup``) of the composed train config

@@ -36,7 +36,7 @@ from torchvision.transforms.functional import gaussian_blur
 from cgan.data import ImageFolderDataModule, build_datamodule
 from cgan.data.base import InMemoryBatches, InMemoryImages, to_unit_range
 from cgan.errors import UserError
-from cgan.generation import generate_with_rejection, load_discriminator, load_generator
+from cgan.generation import generate, generate_with_rejection, load_discriminator, load_generator
 from cgan.images import to_uint8
 from cgan.metrics import frechet_distance, precision_recall
 from cgan.metrics.features import judge_images
@@ -221,7 +221,11 @@ def score(args) -> None:
                             f"{list(datamodule.class_names)} at {list(datamodule.image_shape)}")
         if args.rejection:  # each image the best of `rejection` candidates as the checkpoint's D rates them
             images = to_uint8(generate_with_rejection(trained, load_discriminator(ckpt), list(range(num_classes)), n,
-                                                      args.rejection, seed=args.seed))
+                                                      args.rejection, seed=args.seed, truncation=args.truncation))
+            labels = torch.arange(num_classes).repeat_interleave(n)
+        elif args.truncation is not None:  # sample.py truncation=: noise redrawn until |z| <= t
+            images = to_uint8(generate(trained, list(range(num_classes)), n, seed=args.seed,
+                                       truncation=args.truncation))
             labels = torch.arange(num_classes).repeat_interleave(n)
         else:
             images, labels = generate_per_class(trained.net, trained.latent_dim, num_classes, n, torch.device("cpu"),
@@ -252,6 +256,8 @@ def main(argv: list[str] | None = None) -> None:
                          help="also write a PNG: 8 training photos per class, then 8 images per class of each checkpoint")
     p_score.add_argument("--rejection", type=float, default=None,
                          help="draw this many times the images and keep those D rates best (sample.py rejection=)")
+    p_score.add_argument("--truncation", type=float, default=None,
+                         help="draw noise truncated at |z| <= this (sample.py truncation=)")
     for p in (p_train, p_calibrate, p_score):
         p.add_argument("--n-per-class", type=int, default=300)
         p.add_argument("--seed", type=int, default=0)

@@ -1,7 +1,7 @@
 """Quality against images seen: train a config for a fixed image budget and score it along the way.
 
     cgan-quality [--images 850000] [--every 85000] [--n-per-class 100] [train overrides ...]
-    cgan-quality --images 400000 paths.data_dir=../shared/data model.loss=hinge
+    cgan-quality --images 400000 paths.data_dir=/path/to/data model.loss=hinge
 
 Trains exactly like train.py (same config, same run-dir outputs under outputs/quality/) and, every
 ``--every`` images, measures conditional accuracy, FID, KID and mean intra-class FID with the

@@ -2,7 +2,7 @@
 another) and under hydra/launcher=joblib (several at once on this machine).
 
     cgan-sweep-bench [--jobs 4] [--n-jobs 2,4] [train.py overrides ...]
-    cgan-sweep-bench --jobs 4 --n-jobs 2,4 trainer.max_steps=2000 paths.data_dir=../shared/data
+    cgan-sweep-bench --jobs 4 --n-jobs 2,4 trainer.max_steps=2000 paths.data_dir=/path/to/data
 
 Each job is `python train.py -m seed=1,...,N <overrides>` as a user runs it (start-up, data, grids and
 checkpoints included), timed from the command's start to its end. Prints wall time, images trained per

@@ -171,3 +171,21 @@ def test_budget_curve_draws_fid_and_precision_per_preset(tmp_path):
     main([str(table), str(tmp_path / "curve.png")])
     width, height = Image.open(tmp_path / "curve.png").size
     assert width > height > 200
+
+
+def test_reference_machine_prints_each_presets_rate_and_full_run(monkeypatch, capsys):
+    from cgan.tools import reference_machine
+
+    monkeypatch.setattr(reference_machine, "PRESETS", [
+        ("python train.py", [], 4),
+        ("tiny dcgan, 3 epochs", ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8",
+                                  "trainer.max_epochs=3"], 2)])
+    reference_machine.main(["--repeats", "1", "data.source=sample", "data.batch_size=16"])
+    out = capsys.readouterr().out
+    assert "float32 peaks measured: matmul" in out and ("AVX" in out or "unknown" in out)
+    rows = [line for line in out.splitlines() if line.startswith("| `")]
+    assert len(rows) == 2
+    mlp = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    assert mlp[1] == "28x28" and mlp[2] == "16" and float(mlp[3].replace(",", "")) > 0
+    assert mlp[4] == "20 epochs" and mlp[5] == f"{20 * (4500 // 16) * 16:,}"  # the bundled 4,500 training digits
+    assert rows[1].split("|")[5].strip() == "3 epochs"

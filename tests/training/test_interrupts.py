@@ -101,14 +101,16 @@ def run_dirs_under_outputs() -> set[Path]:
 
 def test_ctrl_c_stops_every_ddp_rank_at_one_batch_and_the_run_resumes_to_the_exact_step(tmp_path):
     run_dir, before = tmp_path / "run", run_dirs_under_outputs()
-    proc, lines = start_ddp(run_dir), []
+    # Batches of 256 (about a second each): the second Ctrl-C below lands while the first is being acted on.
+    proc, lines = start_ddp(run_dir, "data.batch_size=256"), []
     wait_for_training(proc, lines)
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the job gets it
     stopped_at = time.time()
-    time.sleep(0.01)
     # An impatient second Ctrl-C while it saves changes nothing but a line. Sent to the launcher (rank 0,
-    # which saves) alone: the other rank may already be past its save and out of its handler.
+    # which saves) alone, once it has taken the first (two signals before its handler runs count as one).
+    while "Received SIGINT" not in lines[-1]:
+        lines.append(proc.stdout.readline())
     proc.send_signal(signal.SIGINT)
     output = finish(proc, lines)
     took = time.time() - stopped_at
@@ -125,7 +127,7 @@ def test_ctrl_c_stops_every_ddp_rank_at_one_batch_and_the_run_resumes_to_the_exa
     assert 0 < ckpt["global_step"] == stopped_step(output)
 
     # The printed command resumes it; run it with a target a little further on.
-    target = ckpt["global_step"] + 20
+    target = ckpt["global_step"] + 6
     command = shlex.split(output.split("resume with: ", 1)[1].splitlines()[0])
     assert command[:2] == ["python", "train.py"] and f"hydra.run.dir={run_dir}" in command
     assert command[-1] == "ckpt_path=last"
