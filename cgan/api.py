@@ -36,9 +36,14 @@ from PIL import Image
 from cgan.checkpoints import best_or_last, checkpoint_file, newest_run_checkpoint
 from cgan.config import CONF_DIR, check_no_missing_values
 from cgan.errors import UserError
-from cgan.generation import TrainedGenerator, generate, interpolate, load_generator, resolve_labels, write_samples
+from cgan.generation import (TrainedGenerator, generate, generate_with_rejection, interpolate, load_discriminator,
+                             load_generator, resolve_labels, write_samples)
 from cgan.generation.exported import EXPORTED_SUFFIXES, load_exported
+from cgan.generation.generator import device_of
+from cgan.generation.rejection import check_factor
 from cgan.images import class_grid
+from cgan.training import train as train_from_config
+from cgan.training.interrupts import TrainingInterrupted
 
 log = logging.getLogger(__name__)
 
@@ -149,9 +154,6 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
     Ctrl-C (a notebook's stop button) saves ``last.ckpt`` at the end of the batch and returns the run,
     ``stopped_by="SIGINT"``; :func:`resume` continues it.
     """
-    from cgan.training import train as train_from_config  # Lightning: loaded when training, not on import
-    from cgan.training.interrupts import TrainingInterrupted
-
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir()
     if not any(str(o).startswith("print_config=") for o in overrides):
         overrides = ("print_config=false", *overrides)  # the config is in <run dir>/.hydra/config.yaml
@@ -247,10 +249,20 @@ class Generator:
     def image_shape(self) -> tuple[int, ...]:
         return tuple(self.trained.image_shape)
 
-    def sample(self, *labels: int | str, n: int = 8, seed: int = 0, truncation: float | None = None) -> Images:
-        """``n`` images of each class asked for (none: every class), one row per class."""
+    def sample(self, *labels: int | str, n: int = 8, seed: int = 0, truncation: float | None = None,
+               rejection: float | None = None) -> Images:
+        """``n`` images of each class asked for (none: every class), one row per class. ``rejection=k``: each
+        the best of k candidates as the checkpoint's discriminator rates them (sample.py's rejection=)."""
         ids = resolve_labels(list(labels) or None, self.trained.class_names)
-        images = generate(self.trained, ids, n, seed=seed, truncation=truncation)
+        if rejection is None:
+            images = generate(self.trained, ids, n, seed=seed, truncation=truncation)
+        else:
+            if self.checkpoint is None:
+                raise UserError(f"rejection needs the discriminator, which {self.source} does not hold: load the "
+                                "training checkpoint (a run dir or .ckpt) instead of an exported file")
+            discriminator = load_discriminator(self.checkpoint, device=device_of(self.trained.net))
+            images = generate_with_rejection(self.trained, discriminator, ids, n, check_factor(rejection), seed=seed,
+                                             truncation=truncation)
         return Images(images, [k for k in ids for _ in range(n)], self.class_names, n)
 
     def every_class(self, n: int = 8, seed: int = 0, truncation: float | None = None) -> Images:

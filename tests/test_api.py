@@ -48,11 +48,15 @@ def test_an_image_folder_run_and_its_exported_files_draw_the_same_rocks(gesture_
     g = cgan.load(gesture_checkpoint.parent.parent)  # the run dir
     rocks = g.sample("rock", n=3, seed=5)
     assert rocks.images.shape == (3, 3, 32, 32) and rocks.names == ["rock"] * 3
+    picked = g.sample("rock", n=3, seed=5, rejection=2)  # each the better of two, as D rates them
+    assert picked.images.shape == rocks.images.shape and not torch.equal(picked.images, rocks.images)
     assert rocks._repr_png_().startswith(b"\x89PNG")
     for fmt in ("pt2", "onnx"):
         exported = cgan.load(export(gesture_checkpoint, format=fmt, out=tmp_path / f"g.{fmt}"))
         assert exported.class_names == ["paper", "rock", "scissors"]
         torch.testing.assert_close(exported.sample("rock", n=3, seed=5).images, rocks.images, atol=1e-4, rtol=0)
+    with pytest.raises(cgan.UserError, match="rejection needs the discriminator"):
+        exported.sample("rock", rejection=2)
 
 
 def test_mistakes_are_the_commands_one_sentence(gesture_checkpoint, tmp_path):

@@ -72,7 +72,8 @@ def why_not_run(words: list[str]) -> str | None:
         return "the suite itself"
     if program in ("tensorboard", "mlflow", "cgan-app"):
         return "a server: tests/app serves the app, TensorBoard reads the events the tests check"
-    if program in ("cgan-quality", "cgan-sweep-bench", "cgan-crosscheck", "cgan-bench"):
+    if program in ("cgan-quality", "cgan-sweep-bench", "cgan-crosscheck", "cgan-bench") or \
+            (words[:2] == ["python", "-m"] and words[2].startswith("cgan.tools.")):
         return "a measurement tool of minutes: tests/tools runs each on small budgets"
     gpu = {"trainer=gpu", "trainer.accelerator=gpu", "trainer=slurm", "hydra/launcher=slurm_gpu"}
     if gpu & set(words) or ("trainer=ddp" in words and "trainer.accelerator=cpu" not in words):

@@ -1,8 +1,8 @@
 """The trained generator as one file that runs without this package: TorchScript, torch.export or ONNX.
 
-    cgan-export ckpt_path=outputs/<run>/checkpoints/last.ckpt format=torchscript out=g.pt
-    cgan-export ckpt_path=... format=pt2 out=g.pt2
-    cgan-export ckpt_path=... format=onnx out=g.onnx
+    cgan-export ckpt_path=outputs/<run> out=g.pt2                 # torch.export, the default
+    cgan-export ckpt_path=outputs/<run> format=onnx out=g.onnx
+    cgan-export ckpt_path=outputs/<run> format=torchscript out=g.pt
 
 The file holds the sampling generator (the EMA copy when training kept one) in eval mode, with inputs
 ``noise`` (B, latent_dim) float32 and ``labels`` (B,) int64, and output ``images`` (B, C, H, W) in
@@ -96,10 +96,10 @@ def export_onnx(trained: TrainedGenerator, out: Path, meta: dict) -> None:
     onnx.save(model, str(out))
 
 
-def export(ckpt_path: str | Path, format: str = "torchscript", out: str | Path | None = None) -> Path:
+def export(ckpt_path: str | Path, format: str = "pt2", out: str | Path | None = None) -> Path:
     """Write the checkpoint's sampling generator as ``format`` to ``out`` (default: beside the checkpoint)."""
     if format not in FORMATS:
-        raise UserError(f"format={format!r} is not one of {', '.join(FORMATS)}; e.g. format=torchscript")
+        raise UserError(f"format={format!r} is not one of {', '.join(FORMATS)}; e.g. format=pt2")
     ckpt_path = checkpoint_file(ckpt_path)  # a run dir: its best.ckpt when kept, else last.ckpt
     trained = load_generator(ckpt_path)
     suffix = SUFFIXES[format]

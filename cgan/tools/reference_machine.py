@@ -55,19 +55,20 @@ def cpu_description() -> str:
 
 
 def full_run_images(cfg: DictConfig, datamodule, rate: float) -> tuple[int, str]:
-    """(images a full run of this config sees, what decides it)."""
+    """(images a full run of this config sees, what decides it): the first of max_steps, max_epochs and
+    max_time (at ``rate``) that it reaches."""
     trainer = cfg.trainer
-    if trainer.get("max_steps", -1) and trainer.max_steps > 0:
-        return trainer.max_steps // 2 * cfg.data.batch_size, f"max_steps={trainer.max_steps}"
-    per_epoch = len(datamodule.train_dataloader()) * cfg.data.batch_size
-    by_epochs = per_epoch * trainer.max_epochs
+    limits = []
+    if trainer.get("max_steps", -1) > 0:
+        limits.append((trainer.max_steps // 2 * cfg.data.batch_size, f"max_steps={trainer.max_steps}"))
+    if trainer.get("max_epochs") is not None and trainer.max_epochs > 0:
+        per_epoch = len(datamodule.train_dataloader()) * cfg.data.batch_size
+        limits.append((per_epoch * trainer.max_epochs, f"{trainer.max_epochs} epochs"))
     if trainer.get("max_time"):
         days, hours, minutes, seconds = (int(x) for x in str(trainer.max_time).split(":"))
         limit = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-        by_time = int(rate * limit)
-        if by_time < by_epochs:
-            return by_time, f"max_time={trainer.max_time}"
-    return by_epochs, f"{trainer.max_epochs} epochs"
+        limits.append((int(rate * limit), f"max_time={trainer.max_time}"))
+    return min(limits)
 
 
 def measure(shared: list[str], repeats: int) -> tuple[list[dict], dict]:

@@ -93,10 +93,10 @@ def test_a_wrong_export_format_is_one_sentence(trained_run, tmp_path):
 @pytest.mark.parametrize("checkpoint", ["dcgan_ema"], indirect=True)  # one fresh interpreter: the harder case
 def test_the_exported_file_needs_nothing_of_this_package(checkpoint, tmp_path):
     """docs/tools.md's ten lines, run in a fresh interpreter that cannot import cgan."""
-    out = tmp_path / "g.pt"
-    assert run_cli(export_main, f"ckpt_path={checkpoint}", f"out={out}")[0] == 0
+    out = tmp_path / "g.pt2"
+    assert run_cli(export_main, f"ckpt_path={checkpoint}", f"out={out}")[0] == 0  # the default format: pt2
     script = (ROOT / "docs" / "tools.md").read_text().split("<!-- export-example -->")[1].split("```python")[1].split("```")[0]
-    script = script.replace("generator.pt", str(out))
+    script = script.replace("generator.pt2", str(out))
     done = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.modules['cgan'] = None\n" + script],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -10,7 +10,7 @@ from cgan.checkpoints import read_checkpoint
 from cgan.generation import sample
 from cgan.training import train
 
-LEGACY = ROOT / "tests" / "fixtures" / "legacy_b6efd27"
+LEGACY = ROOT / "tests" / "fixtures" / "older_checkpoint"
 # The model settings it was trained with (see its README.md): a resume must build the same nets.
 LEGACY_MODEL = ["model.generator.hidden_dims=[8,8]", "model.discriminator.hidden_dims=[8,8]", "model.ema_decay=0.9"]
 
