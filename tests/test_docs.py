@@ -14,6 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, make_folder, run_cli, write_idx
 from hydra import compose, initialize_config_dir
@@ -62,8 +63,9 @@ def fenced_commands() -> list[Command]:
     return found
 
 
-# Why a command is not run. Each is checked otherwise: installs against .ci/run, servers by tests/app,
-# GPU runs and sweeps composed (their keys must exist), measurement tools by tests/tools.
+# Why a command is not run (in full). Each is checked otherwise: installs against .ci/run, servers by
+# tests/app, GPU runs and searches composed (their keys must exist), a sweep's first job run, tools by
+# tests/tools.
 def why_not_run(words: list[str]) -> str | None:
     program = words[0]
     if program in ("pip", "python3.11", "python3", "source", "apt-get") and "train.py" not in words:
@@ -77,7 +79,9 @@ def why_not_run(words: list[str]) -> str | None:
         return "a measurement tool of minutes: tests/tools runs each on small budgets"
     gpu = {"trainer=gpu", "trainer.accelerator=gpu", "trainer=slurm", "hydra/launcher=slurm_gpu"}
     if gpu & set(words) or ("trainer=ddp" in words and "trainer.accelerator=cpu" not in words):
-        return "needs a GPU: composed only"
+        return "composed only: needs a GPU"
+    if any(w.startswith("hparams_search=") for w in words):
+        return "composed only: an Optuna search of 20 trials, each needing its FID (tests/test_configs.py composes it)"
     if "-m" in words:
         return "a sweep: its first job runs (tests/training/test_devices_sweeps.py runs whole sweeps)"
     return None
@@ -92,9 +96,9 @@ def place(tmp_path_factory):
     from cgan.cli.train import main as train_main
 
     root = tmp_path_factory.mktemp("user")
-    rng = __import__("numpy").random.default_rng(0)
+    rng = np.random.default_rng(0)
     raw = root / "data" / "MNIST" / "raw"
-    images, labels = rng.integers(0, 256, (80, 28, 28)), __import__("numpy").arange(80) % 10
+    images, labels = rng.integers(0, 256, (80, 28, 28)), np.arange(80) % 10
     write_idx(raw / "train-images-idx3-ubyte", images)
     write_idx(raw / "train-labels-idx1-ubyte", labels)
     write_idx(raw / "t10k-images-idx3-ubyte", images[:30])
@@ -121,7 +125,8 @@ JUDGE_SMALL = ["epochs=1", "check_disturbances=false", "batch_size=16"]
 
 def small_train(data: str) -> list[str]:
     sized = ["data.image_size=32", "model.generator.base_width=8", "model.discriminator.base_width=8"]
-    return ["trainer.max_steps=2", "trainer.limit_val_batches=1", "data.batch_size=4", "print_config=false",
+    return ["trainer.max_steps=2", "trainer.limit_val_batches=1", "+trainer.num_sanity_val_steps=0",
+            "data.batch_size=4", "print_config=false",
             "console.progress=log", "trainer.enable_model_summary=false", *(sized if data != "mnist" else [])]
 
 
@@ -171,7 +176,7 @@ def run_command(command: Command, root: Path, common: list[str], runs: dict, tmp
         args = [a for a in args if a != "-m"]
         args = [a.split("=", 1)[0] + "=" + first_of_sweep(a.split("=", 1)[1]) if "=" in a else a for a in args]
         cfg = compose_or_fail(command, "train", args)
-        if reason:  # composed is all a CPU can do
+        if reason and reason.startswith("composed only"):
             return
         is_mnist = "MNIST" in cfg.data._target_
         extra = small_train("mnist" if is_mnist else "photos")
@@ -214,13 +219,18 @@ def compose_or_fail(command: Command, config: str, args: list[str]):
 
 
 COMMANDS = fenced_commands()
+# A command written on several pages runs once, named by every place it is written.
+DISTINCT = {}
+for _command in COMMANDS:
+    DISTINCT.setdefault(_command.text, []).append(_command)
 
 
 def test_the_pages_hold_commands():
     assert len(COMMANDS) > 60 and any("train.py" in c.text for c in COMMANDS)
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=[f"{c.page}:{c.line}" for c in COMMANDS])
+@pytest.mark.parametrize("command", [places[0] for places in DISTINCT.values()],
+                         ids=[",".join(f"{c.page}:{c.line}" for c in places) for places in DISTINCT.values()])
 def test_every_command_in_the_pages_runs_or_says_why_not(command, place, tmp_path, monkeypatch):
     root, common, runs = place
     monkeypatch.chdir(root)

@@ -90,7 +90,7 @@ def build_page(views: Views) -> gr.Blocks:
         with gr.Row():
             truncate = gr.Checkbox(False, label="truncate the noise")
             truncation = gr.Slider(0.05, 3.0, value=1.0, step=0.05,
-                                   label="truncation |z| <= t (smaller: cleaner, less varied)")
+                                   label="truncation |z| <= t (smaller: less varied)")
         with gr.Tab("the class"):
             grid_button = gr.Button("generate", variant="primary", elem_id="generate")
             grid_image = picture("images of the chosen class (download: the button on the picture)")

@@ -25,7 +25,7 @@ def check_seed(seed: float | None, name: str = "seed") -> int:
 
 def draw_noise(seed: int, n: int, latent_dim: int, truncation: float | None = None) -> np.ndarray:
     """(n, latent_dim) standard normal noise; with ``truncation=t`` every value is redrawn until |z| <= t
-    (article 000's "temperature": smaller t, cleaner and less varied images)."""
+    (article 000's "temperature": smaller t, less varied images; docs/sampling.md measures the cost)."""
     if truncation is not None and not truncation > 0:
         raise UserError(f"truncation={truncation} must be positive (e.g. 0.7), or switch truncation off")
     rng = np.random.default_rng(seed)

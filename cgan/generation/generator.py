@@ -76,7 +76,8 @@ def resolve_labels(labels: Sequence[int | str] | None, class_names: Sequence[str
 def draw_noise(n: int, latent_dim: int, generator: torch.Generator, truncation: float | None = None) -> torch.Tensor:
     """Standard normal noise; with ``truncation=t`` every value is redrawn until |z| <= t.
 
-    Smaller t gives cleaner, less varied samples (article 000's "temperature").
+    Smaller t gives less varied samples (article 000's "temperature"); whether they look better depends on
+    the model: on the gesture model every hand washes out (docs/sampling.md).
     """
     z = torch.randn(n, latent_dim, generator=generator)
     if truncation is None:

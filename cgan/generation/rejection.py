@@ -3,7 +3,7 @@
 After training, D still knows which of G's images give themselves away. ``generate_with_rejection`` draws
 ``factor`` times the images asked for of each class, scores each with D (given its class), and keeps the
 best-rated ``n_per_label`` per class, in the order they were drawn. A factor of 2-4 trades some variety
-(recall) for images closer to the real ones (precision): measure both (docs/results.md).
+(recall) for images closer to the real ones (precision): measured in docs/sampling.md.
 """
 
 from __future__ import annotations

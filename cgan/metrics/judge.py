@@ -5,7 +5,7 @@ poorly, so the framework trains its own classifier on the real training split
 of each dataset. Its predictions give conditional accuracy; its penultimate
 layer (``num_features`` wide) is the feature space for FID and KID.
 
-    cgan-judge                      # MNIST: 99.3% test accuracy, about 2.5 min on 2 CPU cores
+    cgan-judge                      # MNIST: 99.3% test accuracy
     cgan-judge data=rps epochs=30   # gestures, 64x64 (paths.data_dir=/path/to/data: where rps/ is)
 
 Training it and the check on disturbed real images that follows: :mod:`cgan.metrics.judge_check`.

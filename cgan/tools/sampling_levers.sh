@@ -16,6 +16,7 @@ for lever in "" "--truncation 1.5" "--truncation 1.0" "--truncation 0.7" "--trun
     echo "== ${lever:-plain}, cross-check classifier: $(cgan-crosscheck score "$ckpt" --n-per-class $n $lever "$@" | tail -1)"
     option=$(echo "$lever" | sed -e 's/--truncation /truncation=/' -e 's/--rejection /rejection=/')
     out=outputs/levers_samples/${option:-plain}
+    out=${out//=/_}  # a folder name without "=", which Hydra would read as an override
     rm -rf "$out"
     python sample.py ckpt_path="$ckpt" n_per_label=$n out_dir="$out" $option > /dev/null 2>&1
     cgan-evaluate gen_dir="$out" n_per_class=$n "$@" 2>&1 | grep -E "conditional accuracy|^FID|^precision" \

@@ -47,18 +47,28 @@ def straight(tmp_path_factory) -> Path:
     return run_dir
 
 
-def test_each_rank_draws_its_own_noise_and_the_same_seed_repeats_the_run(straight, tmp_path):
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory) -> tuple[Path, dict]:
+    """The same run (same seed, two ranks) stopped after 4 batches, then resumed to 8: (its run dir, the
+    probes of its first half)."""
+    run_dir = tmp_path_factory.mktemp("halves")
+    train(run_dir, "trainer.max_steps=8")
+    first_half = probes(run_dir)
+    train(run_dir, "trainer.max_steps=16", "ckpt_path=last")
+    return run_dir, first_half
+
+
+def test_each_rank_draws_its_own_noise_and_the_same_seed_repeats_the_run(straight, halves):
     rank0, rank1 = probes(straight)
     assert sorted(rank0["fakes"]) == sorted(rank1["fakes"]) == list(range(8))
     assert rank0["noise"][0].shape[0] == rank1["noise"][0].shape[0] == 8  # data.global_batch_size=16 over 2
     for batch in range(8):  # the two halves of the global batch come from different noise at every step
         assert not torch.allclose(rank0["noise"][batch], rank1["noise"][batch])
         assert not torch.allclose(rank0["fakes"][batch], rank1["fakes"][batch])
-    train(tmp_path, "trainer.max_steps=16")
-    again = probes(tmp_path)
+    again = halves[1]  # a second run with the same seed on two ranks draws the same, rank by rank
     for before, after in zip((rank0, rank1), again):
-        assert all(torch.equal(before[k][b], after[k][b]) for k in ("noise", "fakes") for b in range(8))
-    assert all(torch.equal(v, weights(tmp_path)[k]) for k, v in weights(straight).items())
+        assert sorted(after["fakes"]) == [0, 1, 2, 3]
+        assert all(torch.equal(before[k][b], after[k][b]) for k in ("noise", "fakes") for b in range(4))
 
 
 def test_ada_probability_is_the_same_on_both_ranks(straight):
@@ -66,14 +76,13 @@ def test_ada_probability_is_the_same_on_both_ranks(straight):
     assert rank0["ada_p"] == rank1["ada_p"] > 0  # target 0.01: D is soon sure of the reals, p rises
 
 
-def test_two_ranks_stopped_at_n_and_resumed_to_2n_end_on_the_straight_runs_weights(straight, tmp_path):
-    train(tmp_path, "trainer.max_steps=8")
-    saved = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
-    assert len(saved["rng_states"]["per_rank"]) == 2  # each rank's random streams, for its own resume
-    train(tmp_path, "trainer.max_steps=16", "ckpt_path=last")
-    resumed, expected = weights(tmp_path), weights(straight)
+def test_two_ranks_stopped_at_n_and_resumed_to_2n_end_on_the_straight_runs_weights(straight, halves):
+    run_dir = halves[0]
+    saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert saved["global_step"] == 16 and len(saved["rng_states"]["per_rank"]) == 2  # each rank's streams
+    resumed, expected = weights(run_dir), weights(straight)
     assert resumed.keys() == expected.keys() and any(k.startswith("generator_ema.") for k in expected)
     for key, value in expected.items():
         assert torch.equal(resumed[key], value), key
     # Rank 1's noise after the resume is the straight run's rank 1 noise at the same batch.
-    assert torch.equal(probes(tmp_path)[1]["noise"][4], probes(straight)[1]["noise"][4])
+    assert torch.equal(probes(run_dir)[1]["noise"][4], probes(straight)[1]["noise"][4])
