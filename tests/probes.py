@@ -36,6 +36,9 @@ class RankProbe(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._batch = None
 
+    def on_exception(self, trainer, pl_module, exception) -> None:  # a stopped run writes what it drew too
+        self.on_train_end(trainer, pl_module)
+
     def on_train_end(self, trainer, pl_module) -> None:
         self._hook.remove()
         ada = getattr(pl_module, "ada_state", None)

@@ -124,3 +124,16 @@ def test_the_five_minute_digits_preset_is_mnist_best_that_stops_by_itself_on_a_c
     for key in ("generator", "discriminator", "r1_gamma", "r1_interval", "ema_decay", "loss"):
         assert fast.model[key] == best.model[key], key
     assert fast.data == best.data
+
+
+def test_the_gestures_on_a_cpu_say_they_are_the_small_run(tmp_path, caplog):
+    from cgan.training.run import say_when_the_gestures_train_small
+
+    with caplog.at_level("INFO", logger="cgan.training.run"):
+        say_when_the_gestures_train_small(compose_train(tmp_path, ["model=dcgan", "data=rps"]))
+        said = caplog.text
+        caplog.clear()
+        say_when_the_gestures_train_small(compose_train(tmp_path, ["model=dcgan", "data=rps", "trainer=gpu"]))
+        say_when_the_gestures_train_small(compose_train(tmp_path, ["experiment=rps_best"]))  # a preset says its own
+    assert "64x64 photos, batch 64, 20 epochs" in said and "trainer.accelerator=gpu" in said
+    assert caplog.text == ""

@@ -81,14 +81,24 @@ class GracefulStop(L.Callback):
             wanted.append(self.requeue_signal)
         return wanted
 
+    @staticmethod
+    def _say(message: str, *args) -> None:
+        """Log from inside a signal handler: the signal may have interrupted a write to the same stream, and
+        logging would then print its own traceback ("reentrant call"); such a line is dropped instead."""
+        raising, logging.raiseExceptions = logging.raiseExceptions, False
+        try:
+            log.warning(message, *args)
+        finally:
+            logging.raiseExceptions = raising
+
     def _handle(self, signum: int, frame) -> None:
         self._count += 1
         if self.received is None:
             self.received = signum
-            log.warning("Received %s: finishing this batch, then saving last.ckpt and stopping "
-                        "(Ctrl-C twice more quits without saving)", signal.Signals(signum).name)
+            self._say("Received %s: finishing this batch, then saving last.ckpt and stopping "
+                      "(Ctrl-C twice more quits without saving)", signal.Signals(signum).name)
         elif self._count == 2:
-            log.warning("Still stopping: saving the checkpoint of this batch (Ctrl-C once more quits without it)")
+            self._say("Still stopping: saving the checkpoint of this batch (Ctrl-C once more quits without it)")
         elif signum == signal.SIGINT:
             self._restore()
             raise KeyboardInterrupt

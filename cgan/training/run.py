@@ -245,10 +245,13 @@ def set_batch_per_device(cfg: DictConfig, world_size: int) -> None:
 
 
 def say_when_the_gestures_train_small(cfg: DictConfig) -> None:
-    """data=rps follows the device (conf/data/rps.yaml): on a CPU, say that this is the small run."""
+    """data=rps follows the device (conf/data/rps.yaml): on a CPU, say that this is the small run (a preset,
+    experiment=..., says what it trains in its own header)."""
     if not str(cfg.data.get("_target_", "")).endswith("RockPaperScissorsDataModule"):
         return
     if str(cfg.trainer.get("accelerator")) in BIG_DEVICES:
+        return
+    if HydraConfig.initialized() and HydraConfig.get().runtime.choices.get("experiment"):
         return
     size, trainer = cfg.data.image_size, cfg.trainer
     budget = f"{trainer.max_epochs} epochs" + (f" or {trainer.max_time}" if trainer.get("max_time") else "")

@@ -2,14 +2,12 @@
 EMA half-life; each with hand-computed values, in training, under bf16 and DDP, and across a resume."""
 import math
 import signal
-import subprocess
-import sys
 from types import SimpleNamespace
 
 import lightning as L
 import pytest
 import torch
-from conftest import ROOT, TINY, compose_train
+from conftest import TINY, compose_train
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.data import build_datamodule
@@ -133,14 +131,4 @@ def test_rpgan_with_r1_and_r2_trains_under_bf16(tmp_path):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
 
-@pytest.mark.slow
-def test_rpgan_with_r1_and_r2_trains_on_two_ddp_ranks(tmp_path):
-    command = [sys.executable, "train.py", "data.source=sample", "data.batch_size=8", "trainer=ddp",
-               "trainer.accelerator=cpu", "trainer.devices=2", "trainer.max_steps=6", "trainer.limit_val_batches=0",
-               "callbacks.generation_metrics=null", "print_config=false", "console.progress=log",
-               f"hydra.run.dir={tmp_path}", *R3, *SCHEDULED]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
-    assert ckpt["global_step"] == 6 and ckpt["hyper_parameters"]["loss"] == "rpgan"
-    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+# rpgan with R1 and R2 on two DDP ranks, stopped and resumed exactly: tests/training/test_ddp_ranks.py.

@@ -11,23 +11,28 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.slow  # each run starts two interpreters
 
-# Tiny DCGAN on the bundled digits, 16 images a step over both ranks, ADA on (moved every batch), EMA on; no metrics, no grids.
+# Tiny DCGAN on the bundled digits, 16 images a step over both ranks, ADA on (moved every batch), EMA on; no
+# metrics, no grids.
 RUN = ["train.py", "data.source=sample", "data.global_batch_size=16", "model=dcgan",
        "model.generator.base_width=8", "model.discriminator.base_width=8", "model.augment=[translation,cutout]",
        "model.ada_target=0.01", "model.ada_interval=1", "model.ada_images=500", "model.ema_decay=0.9",
        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.limit_val_batches=0",
        "callbacks.generation_metrics=null", "callbacks.class_grid.every_n_batches=0",
        "callbacks.model_checkpoint.every_n_train_steps=0", "callbacks.model_checkpoint.train_time_interval=null",
-       "print_config=false", "console.progress=log", "seed=7"]
+       "print_config=false", "console.progress=log", "seed=7",
+       # R3GAN's loss and penalties (lazy), on a cosine schedule over the run
+       "model.loss=rpgan", "model.r1_gamma=0.5", "model.r2_gamma=0.5", "model.r1_interval=2",
+       "model.schedule.shape=cosine", "model.schedule.lr_end=0.25", "model.schedule.gamma_end=0.1",
+       "model.schedule.beta2_start=0.9"]
 
 
-def train(run_dir: Path, *extra: str) -> None:
+def train(run_dir: Path, *extra: str, exit_code: int = 0) -> None:
     probe = ["+callbacks.rank_probe._target_=probes.RankProbe",
              f"+callbacks.rank_probe.out_dir={run_dir / 'probe'}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}  # probes.py, for both ranks
     done = subprocess.run([sys.executable, *RUN, f"hydra.run.dir={run_dir}", *probe, *extra], cwd=ROOT,
                           capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert done.returncode == exit_code, done.stdout[-2000:] + done.stderr[-3000:]
 
 
 def probes(run_dir: Path) -> list[dict]:
@@ -49,10 +54,11 @@ def straight(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def halves(tmp_path_factory) -> tuple[Path, dict]:
-    """The same run (same seed, two ranks) stopped after 4 batches, then resumed to 8: (its run dir, the
-    probes of its first half)."""
+    """The same run (same seed, two ranks) stopped by Ctrl-C after 4 batches, then resumed to 8: (its run
+    dir, the probes of its first half)."""
     run_dir = tmp_path_factory.mktemp("halves")
-    train(run_dir, "trainer.max_steps=8")
+    train(run_dir, "trainer.max_steps=16", "+callbacks.stop._target_=probes.CtrlCAtBatch", "+callbacks.stop.batch=4",
+          exit_code=130)
     first_half = probes(run_dir)
     train(run_dir, "trainer.max_steps=16", "ckpt_path=last")
     return run_dir, first_half
@@ -80,6 +86,7 @@ def test_two_ranks_stopped_at_n_and_resumed_to_2n_end_on_the_straight_runs_weigh
     run_dir = halves[0]
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 16 and len(saved["rng_states"]["per_rank"]) == 2  # each rank's streams
+    assert saved["hyper_parameters"]["loss"] == "rpgan"
     resumed, expected = weights(run_dir), weights(straight)
     assert resumed.keys() == expected.keys() and any(k.startswith("generator_ema.") for k in expected)
     for key, value in expected.items():
