@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 from cgan.data import build_datamodule
 from cgan.tools.bench import compose_config, conv_peak, matmul_peak, time_framework
 from cgan.training import compose_train_config
+from cgan.training.callbacks import parse_interval
 
 # (what the pages call it, its overrides, batches timed per repeat: about 20 s each on 2 cores)
 PRESETS = [
@@ -65,9 +66,8 @@ def full_run_images(cfg: DictConfig, datamodule, rate: float) -> tuple[int, str]
         per_epoch = len(datamodule.train_dataloader()) * cfg.data.batch_size
         limits.append((per_epoch * trainer.max_epochs, f"{trainer.max_epochs} epochs"))
     if trainer.get("max_time"):
-        days, hours, minutes, seconds = (int(x) for x in str(trainer.max_time).split(":"))
-        limit = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-        limits.append((int(rate * limit), f"max_time={trainer.max_time}"))
+        seconds = parse_interval(trainer.max_time).total_seconds()
+        limits.append((int(rate * seconds), f"max_time={trainer.max_time}"))
     return min(limits)
 
 
@@ -77,17 +77,17 @@ def measure(shared: list[str], repeats: int) -> tuple[list[dict], dict]:
     for _ in range(repeats):  # interleaved: a slow spell of the machine hits every preset alike
         for name, overrides, batches in PRESETS:
             cfg = compose_config([*overrides, *shared], Path(tempfile.mkdtemp(prefix="cgan-reference-")))
-            if name not in built:
-                built[name] = (cfg, build_datamodule(cfg))
-            rates[name].append(time_framework(cfg, built[name][1], n_warmup=max(3, batches // 10), n_timed=batches))
+            if name not in built:  # the data read once per preset
+                built[name] = build_datamodule(cfg)
+            rates[name].append(time_framework(cfg, built[name], n_warmup=max(3, batches // 10), n_timed=batches))
     rows = []
     for name, overrides, _ in PRESETS:
         rate = statistics.median(rates[name])
         full = compose_train_config([*overrides, *shared], tempfile.mkdtemp(prefix="cgan-reference-"))  # as train.py
-        images, decided_by = full_run_images(full, built[name][1], rate)
-        rows.append({"preset": name, "images_per_s": rate, "samples": rates[name], "full_run_images": images,
+        images, decided_by = full_run_images(full, built[name], rate)
+        rows.append({"preset": name, "images_per_s": rate, "full_run_images": images,
                      "decided_by": decided_by, "minutes": images / rate / 60,
-                     "batch": full.data.batch_size, "size": "x".join(map(str, built[name][1].image_shape[1:]))})
+                     "batch": full.data.batch_size, "size": "x".join(map(str, built[name].image_shape[1:]))})
     device = torch.device("cpu")
     machine = {"cpu": cpu_description(), "threads": torch.get_num_threads(), "torch": torch.__version__,
                "matmul_gflops": matmul_peak(device) / 1e9, "conv_gflops": conv_peak(device) / 1e9}
