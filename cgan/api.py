@@ -315,7 +315,8 @@ class Scores(dict):
                        f"<td>{entry.get('fid', float('nan')):.2f}</td></tr>" for name, entry in self["per_class"].items())
         summary = "".join(f"<tr><td>{key}</td><td>{self[key]:.4g}</td></tr>" for key in
                           ("conditional_accuracy", "fid", "fid_floor", "kid_x1000", "precision", "recall",
-                           "intra_class_fid_mean") if key in self)
+                           "intra_class_fid_mean", "strict_fid", "strict_precision", "strict_recall",
+                           "spectral_distance", "spectrum_top_ratio") if key in self)
         return (f"<table><tr><th>class</th><th>n</th><th>cond. acc</th><th>intra FID</th></tr>{rows}</table>"
                 f"<table><tr><th>score</th><th>value</th></tr>{summary}</table>")
 

@@ -13,8 +13,18 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from cgan.data.base import InMemoryImages
 from cgan.errors import UserError
-from cgan.metrics.judge import load_judge
+from cgan.images import log_image
+from cgan.metrics.judge import load_judge, load_strict_judge
 from cgan.metrics.score import generate_per_class, reference_sets, score
+from cgan.metrics.spectrum import spectrum_figure
+
+# What goes to the loggers as metrics/<name> (TensorBoard's scalars), when the result has it.
+LOGGED = {"conditional_accuracy": "conditional_accuracy", "fid": "fid", "kid_x1000": "kid_x1000",
+          "intra_class_fid_mean": "intra_class_fid", "precision": "precision", "recall": "recall",
+          "fid_floor": "fid_floor", "strict_conditional_accuracy": "strict_conditional_accuracy",
+          "strict_fid": "strict_fid", "strict_precision": "strict_precision", "strict_recall": "strict_recall",
+          "strict_fid_floor": "strict_fid_floor", "spectral_distance": "spectral_distance",
+          "spectrum_top_ratio": "spectrum_top_ratio", "spectral_distance_floor": "spectral_distance_floor"}
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +32,11 @@ log = logging.getLogger(__name__)
 class GenerationMetrics(L.Callback):
     """Scores the generator during training (after validation, every ``every_n_val`` validations, and
     every ``every_n_batches`` batches if set): ``metrics/conditional_accuracy``, ``metrics/fid``,
-    ``metrics/kid_x1000``, ``metrics/intra_class_fid`` and ``metrics/fid_floor`` (once) go to TensorBoard, and
-    ``best.ckpt`` is kept at the lowest FID. Without a classifier file it says so once and stays off."""
+    ``metrics/kid_x1000``, ``metrics/intra_class_fid``, ``metrics/precision``, ``metrics/recall`` and the
+    floors (once) go to TensorBoard; with a strict judge beside the classifier, its ``metrics/strict_*``;
+    for square images ``metrics/spectral_distance``, ``metrics/spectrum_top_ratio`` and the picture
+    ``metrics/spectrum``. ``best.ckpt`` is kept at the lowest FID (the forgiving judge's: it varies least
+    from one scoring to the next). Without a classifier file it says so once and stays off."""
 
     def __init__(self, classifier_path: str, n_per_class: int = 100, every_n_val: int = 1,
                  every_n_batches: int = 0, save_best: bool = True, dirpath: str | None = None,
@@ -36,6 +49,7 @@ class GenerationMetrics(L.Callback):
         self.dirpath = Path(dirpath) if dirpath else None
         self.on_result = on_result  # the quality benchmark collects results through this
         self.judge = None
+        self.strict_judge = None
         self.enabled = True
         self.best_fid = math.inf
         self._validations = 0
@@ -46,6 +60,7 @@ class GenerationMetrics(L.Callback):
         hp = pl_module.hparams
         try:
             self.judge, self.judge_accuracy = load_judge(self.classifier_path, hp.class_names, hp.image_shape)
+            self.strict_judge = load_strict_judge(self.classifier_path, hp.class_names, hp.image_shape)
         except UserError as err:
             self.enabled = False
             if trainer.is_global_zero:
@@ -56,6 +71,8 @@ class GenerationMetrics(L.Callback):
         datamodule = trainer.datamodule
         hp = pl_module.hparams
         self.judge.to(pl_module.device)
+        if self.strict_judge is not None:
+            self.strict_judge.to(pl_module.device)
         generator = pl_module.sampling_generator
         was_training = generator.training
         generator.eval()
@@ -67,8 +84,15 @@ class GenerationMetrics(L.Callback):
         if self._references is None:
             self._references = reference_sets(datamodule, hp.num_classes)
         real_ref, real_other = self._references
-        return score(self.judge, hp.class_names, images, labels, real_ref,
-                     real_other if not self._floor_logged else None, self.n_per_class)
+        spectra: dict = {}
+        result = score(self.judge, hp.class_names, images, labels, real_ref,
+                       real_other if not self._floor_logged else None, self.n_per_class,
+                       strict_judge=self.strict_judge, spectra=spectra)
+        if spectra:
+            step = trainer.fit_loop.epoch_loop._batches_that_stepped
+            log_image(trainer.loggers, "metrics/spectrum",
+                      spectrum_figure(spectra["fake"], spectra["real"], f"radial power spectrum, batch {step}"), step)
+        return result
 
     def _run(self, trainer, pl_module, batches_done: int) -> None:
         if not self.enabled or trainer.sanity_checking:
@@ -76,20 +100,20 @@ class GenerationMetrics(L.Callback):
         result = self._compute(trainer, pl_module)
         fid = trainer.strategy.broadcast(result["fid"] if result else math.nan, src=0)
         if result is not None:
-            values = {"metrics/conditional_accuracy": result["conditional_accuracy"], "metrics/fid": result["fid"],
-                      "metrics/kid_x1000": result["kid_x1000"], "metrics/intra_class_fid": result["intra_class_fid_mean"],
-                      "metrics/precision": result["precision"], "metrics/recall": result["recall"]}
-            if "fid_floor" in result:
-                values["metrics/fid_floor"] = result["fid_floor"]
-                self._floor_logged = True
+            values = {f"metrics/{name}": result[key] for key, name in LOGGED.items() if key in result}
+            self._floor_logged = self._floor_logged or "fid_floor" in result
             for logger in trainer.loggers:
                 logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
             # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
             trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
             images_seen = batches_done * trainer.datamodule.batch_size * trainer.world_size  # every rank's
-            log.info("After %d images: conditional accuracy %.3f, FID %.2f, KIDx1000 %.2f, precision %.2f, recall %.2f",
+            strict = (f"; strict judge: FID {result['strict_fid']:.2f}, precision {result['strict_precision']:.2f}, "
+                      f"recall {result['strict_recall']:.2f}" if "strict_fid" in result else "")
+            spectrum = (f"; spectrum: distance {result['spectral_distance']:.3f}, top band x{result['spectrum_top_ratio']:.2f}"
+                        if "spectral_distance" in result else "")
+            log.info("After %d images: conditional accuracy %.3f, FID %.2f, KIDx1000 %.2f, precision %.2f, recall %.2f%s%s",
                      images_seen, result["conditional_accuracy"], result["fid"], result["kid_x1000"],
-                     result["precision"], result["recall"])
+                     result["precision"], result["recall"], strict, spectrum)
             if self.on_result is not None:
                 self.on_result(images_seen, result)
         if self.save_best and self.dirpath is not None and fid < self.best_fid:

@@ -17,7 +17,7 @@ from cgan.data.folder import load_image
 from cgan.errors import UserError
 from cgan.generation import TrainedGenerator, load_generator
 from cgan.generation.generator import device_of
-from cgan.metrics.judge import load_judge
+from cgan.metrics.judge import load_judge, load_strict_judge
 from cgan.metrics.score import classification_accuracy_score, generate_per_class, reference_sets, score
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,17 @@ def format_table(result: dict) -> str:
                  f"{result.get('precision_floor', math.nan):.3f}, {result.get('recall_floor', math.nan):.3f})")
     lines.append(f"mean intra-class FID {result['intra_class_fid_mean']:.2f}   (FID and KID against the real "
                  f"{result.get('reference', 'test')} images)")
+    if "strict_fid" in result:
+        lines.append(f"strict judge (no blur or noise forgiven): FID {result['strict_fid']:.2f} (floor "
+                     f"{result.get('strict_fid_floor', math.nan):.2f}), precision {result['strict_precision']:.3f}, "
+                     f"recall {result['strict_recall']:.3f} (real vs real {result.get('strict_precision_floor', math.nan):.3f}, "
+                     f"{result.get('strict_recall_floor', math.nan):.3f}), conditional accuracy "
+                     f"{result['strict_conditional_accuracy']:.4f}")
+    if "spectral_distance" in result:
+        lines.append(f"spectrum: distance {result['spectral_distance']:.3f} (real vs real "
+                     f"{result.get('spectral_distance_floor', math.nan):.3f}), top band x{result['spectrum_top_ratio']:.2f} "
+                     "of the real power; generated / real power by band (cycles per image):")
+        lines.append("  " + "  ".join(f"{band} {ratio:.2f}" for band, ratio in result["spectrum_bands"].items()))
     if "training_interpolation" in result:
         lines.append(f"trained on photos resized with {result['training_interpolation']}; real photos read with "
                      "bicubic here")
@@ -97,6 +108,7 @@ def evaluate(cfg, trained: TrainedGenerator | None = None) -> dict:
     if trained is not None:  # classes only setup could tell (an image folder that was not there before)
         check_fits_data(trained, datamodule.class_names, datamodule.image_shape)
     judge, judge_accuracy = load_judge(cfg.classifier_path, datamodule.class_names, datamodule.image_shape)
+    strict_judge = load_strict_judge(cfg.classifier_path, datamodule.class_names, datamodule.image_shape)
     if trained is not None:
         images, labels = generate_per_class(trained.net, trained.latent_dim, trained.num_classes,
                                             cfg.n_per_class, device_of(trained.net), seed=cfg.seed)
@@ -105,7 +117,8 @@ def evaluate(cfg, trained: TrainedGenerator | None = None) -> dict:
         images, labels = load_image_folder(Path(cfg.gen_dir), datamodule.class_names, datamodule.image_shape)
         out = Path(cfg.gen_dir) / "metrics.json"
     real_ref, real_other = reference_sets(datamodule, datamodule.num_classes)
-    result = score(judge, datamodule.class_names, images, labels, real_ref, real_other, cfg.n_per_class)
+    result = score(judge, datamodule.class_names, images, labels, real_ref, real_other, cfg.n_per_class,
+                   strict_judge=strict_judge)
     result["reference"] = getattr(datamodule, "metrics_reference", "test")
     result["classifier_test_accuracy"] = judge_accuracy
     result["source"] = str(ckpt_file or cfg.gen_dir)

@@ -67,6 +67,15 @@ def accuracy(model: nn.Module, data: InMemoryImages, batch_size: int = 500) -> f
 
 
 AUGMENTATIONS = ("flip", "shift", "blur", "noise")
+# The disturbances that teach a judge to forgive texture (softness, grain). The strict judge is the same
+# classifier trained without them: it sees the mesh and the smudged edges the forgiving one is blind to.
+FORGIVING = ("blur", "noise")
+
+
+def strict_judge_path(path: str | Path) -> Path:
+    """Where the strict judge lives beside the forgiving one: ``rps64.pt`` -> ``rps64_strict.pt``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}_strict{path.suffix}")
 
 
 def augment_batch(images: torch.Tensor, augment: Sequence[str], gen: torch.Generator) -> torch.Tensor:
@@ -128,11 +137,12 @@ def fit_classifier(train: InMemoryImages, num_classes: int, image_shape: Sequenc
     return model.eval()
 
 
-def save_judge(model: DomainClassifier, path: Path, class_names: Sequence[str], test_accuracy: float) -> None:
+def save_judge(model: DomainClassifier, path: Path, class_names: Sequence[str], test_accuracy: float,
+               augment: Sequence[str] = ()) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     torch.save({"judge_format": JUDGE_FORMAT, "config": model.config, "class_names": list(class_names),
-                "test_accuracy": test_accuracy, "state_dict": model.state_dict()}, tmp)
+                "test_accuracy": test_accuracy, "augment": list(augment), "state_dict": model.state_dict()}, tmp)
     tmp.replace(path)
 
 
@@ -163,4 +173,15 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
                         "cgan-judge") from err
     model.requires_grad_(False)
     return model.to(device).eval(), saved["test_accuracy"]
+
+
+def load_strict_judge(path: str | Path, class_names: Sequence[str] | None = None,
+                      image_shape: Sequence[int] | None = None, device: str | torch.device = "cpu"):
+    """The strict judge beside the forgiving judge at ``path`` (frozen), or None where there is none: a
+    judge trained without blur and noise (the digits') is strict itself, and an older cgan-judge wrote
+    only the forgiving one."""
+    strict = strict_judge_path(path)
+    if not strict.is_file():
+        return None
+    return load_judge(strict, class_names, image_shape, device)[0]
 

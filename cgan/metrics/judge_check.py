@@ -22,7 +22,7 @@ from cgan.data.base import InMemoryImages, to_unit_range
 from cgan.errors import UserError
 from cgan.metrics.features import judge_images
 from cgan.metrics.fid import frechet_distance
-from cgan.metrics.judge import DomainClassifier, accuracy, fit_classifier, save_judge
+from cgan.metrics.judge import FORGIVING, DomainClassifier, accuracy, fit_classifier, save_judge, strict_judge_path
 from cgan.metrics.kid import kernel_distance
 from cgan.metrics.prc import precision_recall
 from cgan.metrics.score import balanced_subset, split_halves
@@ -39,18 +39,61 @@ DISTURBANCES = {
 }
 
 
+def _checkerboard(x: torch.Tensor, amplitude: float) -> torch.Tensor:
+    """+-amplitude (of the [0, 1] range) alternating pixel by pixel: the period-2 pattern at the corner
+    of the spectrum."""
+    sign = torch.ones(x.shape[-2:])
+    sign[::2, 1::2] = sign[1::2, ::2] = -1
+    return (x + 2 * amplitude * sign).clamp(-1, 1)
+
+
+def _mesh(x: torch.Tensor, amplitude: float) -> torch.Tensor:
+    """One pixel in four (even row, even column) brighter by amplitude: the grid a stride-2 transposed
+    convolution leaves when its kernel overlaps unevenly."""
+    bump = torch.zeros(x.shape[-2:])
+    bump[::2, ::2] = 2 * amplitude
+    return (x + bump).clamp(-1, 1)
+
+
+def _noise(sigma: float):
+    return lambda x, gen: (x + 2 * sigma * torch.randn(x.shape, generator=gen)).clamp(-1, 1)
+
+
+# The texture ladder: disturbances of real photos of the kind generated ones show, each family from mild to
+# strong (noise sigma and amplitudes in units of the [0, 1] range). A judge that sees texture scores each
+# rung lower than the one before it; the forgiving judge scores most of them like the photos.
+TEXTURE_LADDER = {
+    "as they are": lambda x, gen: x,
+    "blur sigma 0.3": lambda x, gen: gaussian_blur(x, kernel_size=5, sigma=0.3),
+    "blur sigma 0.5": lambda x, gen: gaussian_blur(x, kernel_size=5, sigma=0.5),
+    "blur sigma 0.7": lambda x, gen: gaussian_blur(x, kernel_size=5, sigma=0.7),
+    "checkerboard 1%": lambda x, gen: _checkerboard(x, 0.01),
+    "checkerboard 3%": lambda x, gen: _checkerboard(x, 0.03),
+    "mesh 3%": lambda x, gen: _mesh(x, 0.03),
+    "mesh 8%": lambda x, gen: _mesh(x, 0.08),
+    "noise 0.02": _noise(0.02),
+    "noise 0.05": _noise(0.05),
+    "noise 0.10": _noise(0.10),
+}
+LADDER_FAMILIES = (("blur sigma 0.3", "blur sigma 0.5", "blur sigma 0.7"), ("checkerboard 1%", "checkerboard 3%"),
+                   ("mesh 3%", "mesh 8%"), ("noise 0.02", "noise 0.05", "noise 0.10"))
+
+
 def disturbance_table(judge: DomainClassifier, reference: InMemoryImages, others: InMemoryImages,
-                      num_classes: int, n_per_class: int = 300, seed: int = 0) -> dict[str, dict]:
+                      num_classes: int, n_per_class: int = 300, seed: int = 0,
+                      disturbances: dict | None = None) -> dict[str, dict]:
     """FID, KID, precision, recall and accuracy of real ``others`` (as they are, noisy, blurred, and
-    one image per class repeated) against real ``reference``, at n_per_class of each."""
+    one image per class repeated; or as ``disturbances`` names) against real ``reference``, at
+    n_per_class of each."""
     gen = torch.Generator().manual_seed(seed)
     ref_idx = balanced_subset(reference.labels, n_per_class, num_classes, seed=seed)
     ref_feats, _ = judge_images(judge, reference.images[ref_idx])
     idx = balanced_subset(others.labels, n_per_class, num_classes, seed=seed + 1)
     images, labels = to_unit_range(others.images[idx]), others.labels[idx]
-    cases = {name: disturb(images, gen) for name, disturb in DISTURBANCES.items()}
-    first_of_class = torch.stack([torch.nonzero(labels == k).flatten()[0] for k in range(num_classes)])
-    cases["one image per class"] = images[first_of_class[labels]]
+    cases = {name: disturb(images, gen) for name, disturb in (disturbances or DISTURBANCES).items()}
+    if disturbances is None:
+        first_of_class = torch.stack([torch.nonzero(labels == k).flatten()[0] for k in range(num_classes)])
+        cases["one image per class"] = images[first_of_class[labels]]
     table = {}
     for name, disturbed in cases.items():
         feats, preds = judge_images(judge, disturbed)
@@ -81,6 +124,24 @@ def ordering_problems(table: dict[str, dict]) -> list[str]:
     return problems
 
 
+def ladder_problems(table: dict[str, dict], tolerance: float = 0.02) -> list[str]:
+    """Where the texture ladder is out of order: within a family, a stronger rung no further from the
+    photos (FID) than a milder one, or with a clearly higher precision (by more than ``tolerance``:
+    precision counts neighbours and moves in steps); or the strongest rung no further than the photos."""
+    problems = []
+    for family in LADDER_FAMILIES:
+        for mild, strong in zip(family, family[1:]):
+            a, b = table[mild], table[strong]
+            if not b["fid"] > a["fid"]:
+                problems.append(f"{strong} (FID {b['fid']:.2f}) is no further from the photos than {mild} ({a['fid']:.2f})")
+            if b["precision"] > a["precision"] + tolerance:
+                problems.append(f"{strong} (precision {b['precision']:.2f}) scores above {mild} ({a['precision']:.2f})")
+        if not table[family[-1]]["fid"] > table["as they are"]["fid"]:
+            problems.append(f"{family[-1]} (FID {table[family[-1]]['fid']:.2f}) is no further from the photos than "
+                            f"the photos themselves ({table['as they are']['fid']:.2f}): the judge does not see it")
+    return problems
+
+
 def format_disturbances(table: dict[str, dict]) -> str:
     lines = [f"{'real images, disturbed':<22}{'FID':>9}{'KIDx1000':>9}{'prec':>7}{'recall':>7}{'acc':>7}"]
     for name, row in table.items():
@@ -107,23 +168,39 @@ def train_judge(cfg) -> Path:
     augment = cfg.get("augment", "auto")
     if augment == "auto":  # photos: every disturbance; digits: none (flipped digits are other digits)
         augment = ["flip", "shift", "blur", "noise"] if datamodule.image_shape[0] == 3 else []
-    start = time.perf_counter()
-    model = fit_classifier(datamodule.train_set, datamodule.num_classes, datamodule.image_shape,
-                           epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, width=cfg.width,
-                           num_features=cfg.num_features, seed=cfg.seed, device=cfg.device, augment=list(augment))
-    test_accuracy = accuracy(model, datamodule.test_set.to(cfg.device))
-    model = model.cpu()
-    save_judge(model, out, datamodule.class_names, test_accuracy)
-    log.info("Classifier for %s: test accuracy %.4f on %d images (%.0f s, augmentation: %s); saved to %s",
-             ", ".join(datamodule.class_names), test_accuracy, len(datamodule.test_set),
-             time.perf_counter() - start, ", ".join(augment) or "none", out)
+    model = _fit_and_save(cfg, datamodule, out, list(augment), "Classifier")
+    # Real images it never trained on (validation split) against half of the training images.
+    reference, _ = split_halves(datamodule.train_set.to("cpu"), datamodule.num_classes)
+    check = lambda judge, disturbances=None: disturbance_table(
+        judge, reference, datamodule.val_set.to("cpu"), datamodule.num_classes,
+        n_per_class=cfg.get("check_n_per_class", 300), disturbances=disturbances)
     if cfg.get("check_disturbances", True):
-        # Real images it never trained on (validation split) against half of the training images.
-        reference, _ = split_halves(datamodule.train_set.to("cpu"), datamodule.num_classes)
-        table = disturbance_table(model, reference, datamodule.val_set.to("cpu"), datamodule.num_classes,
-                                  n_per_class=cfg.get("check_n_per_class", 300))
+        table = check(model)
         log.info("The classifier on disturbed real images (validation images against training images):\n%s",
                  format_disturbances(table))
         for problem in ordering_problems(table):
             log.warning("Judge check: %s", problem)
+    strict_augment = [name for name in augment if name not in FORGIVING]
+    if cfg.get("strict", True) and strict_augment != list(augment):
+        strict = _fit_and_save(cfg, datamodule, strict_judge_path(out), strict_augment, "Strict classifier")
+        if cfg.get("check_disturbances", True):
+            ladder = check(strict, TEXTURE_LADDER)
+            log.info("The strict classifier on the texture ladder (validation images against training images):\n%s",
+                     format_disturbances(ladder))
+            for problem in ladder_problems(ladder):
+                log.warning("Strict judge check: %s", problem)
     return out
+
+
+def _fit_and_save(cfg, datamodule, out: Path, augment: list[str], what: str) -> DomainClassifier:
+    start = time.perf_counter()
+    model = fit_classifier(datamodule.train_set, datamodule.num_classes, datamodule.image_shape,
+                           epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, width=cfg.width,
+                           num_features=cfg.num_features, seed=cfg.seed, device=cfg.device, augment=augment)
+    test_accuracy = accuracy(model, datamodule.test_set.to(cfg.device))
+    model = model.cpu()
+    save_judge(model, out, datamodule.class_names, test_accuracy, augment)
+    log.info("%s for %s: test accuracy %.4f on %d images (%.0f s, augmentation: %s); saved to %s", what,
+             ", ".join(datamodule.class_names), test_accuracy, len(datamodule.test_set),
+             time.perf_counter() - start, ", ".join(augment) or "none", out)
+    return model

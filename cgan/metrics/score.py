@@ -22,6 +22,7 @@ from cgan.metrics.fid import frechet_distance
 from cgan.metrics.judge import DomainClassifier, accuracy, fit_classifier
 from cgan.metrics.kid import kernel_distance
 from cgan.metrics.prc import precision_recall
+from cgan.metrics.spectrum import band_ratios, radial_power_spectrum, spectral_distance, top_band_ratio
 
 
 def balanced_subset(labels: torch.Tensor, n_per_class: int, num_classes: int, seed: int = 0) -> torch.Tensor:
@@ -63,12 +64,45 @@ def reference_sets(datamodule, num_classes: int) -> tuple[InMemoryImages, InMemo
     return test, train
 
 
+def strict_scores(strict_judge: DomainClassifier, fake_images: torch.Tensor, fake_labels: torch.Tensor,
+                  real_images: torch.Tensor, other_images: torch.Tensor | None = None) -> dict:
+    """``strict_*``: FID, precision, recall and conditional accuracy in the features of the judge trained
+    without blur or noise (it does not forgive texture), with their real-vs-real floors when
+    ``other_images`` is given."""
+    real_feats, _ = judge_images(strict_judge, real_images)
+    fake_feats, fake_preds = judge_images(strict_judge, fake_images)
+    result = {"strict_conditional_accuracy": (fake_preds == fake_labels.cpu()).float().mean().item(),
+              "strict_fid": frechet_distance(real_feats, fake_feats)}
+    result["strict_precision"], result["strict_recall"] = precision_recall(real_feats, fake_feats)
+    if other_images is not None:
+        other_feats, _ = judge_images(strict_judge, other_images)
+        result["strict_fid_floor"] = frechet_distance(real_feats, other_feats)
+        result["strict_precision_floor"], result["strict_recall_floor"] = precision_recall(real_feats, other_feats)
+    return result
+
+
+def spectrum_scores(fake_images: torch.Tensor, real_images: torch.Tensor,
+                    other_images: torch.Tensor | None = None) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """(``spectral_distance``, ``spectrum_top_ratio``, ``spectrum_bands`` and with ``other_images`` the
+    real-vs-real ``spectral_distance_floor``; the generated and the real radial spectra)."""
+    size = fake_images.shape[-1]
+    fake, real = radial_power_spectrum(fake_images), radial_power_spectrum(real_images)
+    result = {"spectral_distance": spectral_distance(fake, real), "spectrum_top_ratio": top_band_ratio(fake, real, size),
+              "spectrum_bands": band_ratios(fake, real, size)}
+    if other_images is not None:
+        result["spectral_distance_floor"] = spectral_distance(radial_power_spectrum(other_images), real)
+    return result, fake, real
+
+
 def score(judge: DomainClassifier, class_names: Sequence[str], fake_images: torch.Tensor,
           fake_labels: torch.Tensor, real_ref: InMemoryImages, real_other: InMemoryImages | None = None,
-          n_per_class: int | None = None) -> dict:
+          n_per_class: int | None = None, strict_judge: DomainClassifier | None = None,
+          spectra: dict | None = None) -> dict:
     """Every metric of generated images (with the labels they were conditioned on) against the real
     images ``real_ref``; with ``real_other``, also the real-vs-real floor (``real_other`` against
-    ``real_ref`` at the same sample size: what a perfect generator would score)."""
+    ``real_ref`` at the same sample size: what a perfect generator would score). With ``strict_judge``
+    also its ``strict_*`` scores; the spectrum scores always (square images). ``spectra``, when given,
+    receives the ``fake`` and ``real`` radial spectra (for a picture)."""
     num_classes = len(class_names)
     n = n_per_class or int(torch.bincount(fake_labels, minlength=num_classes).max())
     ref_idx = balanced_subset(real_ref.labels, n, num_classes)
@@ -98,6 +132,14 @@ def score(judge: DomainClassifier, class_names: Sequence[str], fake_images: torc
         result["fid_floor"] = frechet_distance(real_feats, other_feats)
         result["kid_x1000_floor"], _ = kernel_distance(real_feats, other_feats)
         result["precision_floor"], result["recall_floor"] = precision_recall(real_feats, other_feats)
+    other_images = real_other.images[other_idx] if real_other is not None else None
+    if strict_judge is not None:
+        result.update(strict_scores(strict_judge, fake_images, fake_labels, real_ref.images[ref_idx], other_images))
+    if fake_images.shape[-1] == fake_images.shape[-2]:
+        spectrum, fake_spectrum, real_spectrum = spectrum_scores(fake_images, real_ref.images[ref_idx], other_images)
+        result.update(spectrum)
+        if spectra is not None:
+            spectra.update(fake=fake_spectrum, real=real_spectrum)
     return result
 
 

@@ -8,9 +8,11 @@ Conv blocks (BatchNorm but on the first, LeakyReLU(0.2)) down to (s, s), one log
 ``conditioning`` may also be ``projection`` or ``acgan`` (the image alone goes in; see
 cgan/nets/conditioning.py).
 
-Options beyond the article (off by default, measured in docs/results.md's lever sweep): G may upsample
-by nearest-neighbour + 3x3 conv instead of ConvTranspose and add a 3x3 conv block at full size; D may
-carry FastGAN's decoder, which redraws real images from its features (a self-supervised loss).
+Options beyond the article (off by default, measured in docs/results.md's lever sweeps): G may upsample
+without the transposed conv's mesh (nearest or bilinear + 3x3 conv, or low-passed: cgan/nets/resample.py)
+and add 3x3 conv blocks at full size; D may look at full size first (a stride-1 stem), low-pass before
+each downsampling, and carry FastGAN's decoder, which redraws real images from its features (a
+self-supervised loss).
 
 Sizes: s * 2**n with a start size s of 3..7 and n >= 2 upsamplings, square:
 28 (7 * 4) for MNIST, and 32, 64, 128, 256, ... for RGB photos.
@@ -26,6 +28,7 @@ from torch import nn
 from cgan.errors import UserError
 from cgan.nets.conditioning import ConvDiscriminator, DiscriminatorHead, check_conditioning
 from cgan.nets.decoder import reconstruction_decoder
+from cgan.nets.resample import DOWNSAMPLING, UPSAMPLING, doubling, halving
 from cgan.nets.spectral import apply_spectral_norm
 
 
@@ -78,11 +81,10 @@ def _widths(base_width: int, n: int, max_width: int) -> list[int]:
     return [min(base_width * 2 ** (n - 2 - i), max_width) for i in range(n - 1)]
 
 
-def _doubling(in_ch: int, out_ch: int, upsample: str) -> list[nn.Module]:
-    """Layers that double the feature map's size: ConvTranspose 4x4 stride 2, or nearest x2 + conv 3x3."""
-    if upsample == "nearest":
-        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False)]
-    return [nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)]
+def _check_choice(key: str, value: str, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise UserError(f"{key}={value!r} is not one of {', '.join(choices)}")
+    return value
 
 
 class DCGANGenerator(nn.Module):
@@ -101,16 +103,22 @@ class DCGANGenerator(nn.Module):
         # false: the article's plain BatchNorm (the label enters only as the start map); true: each
         # block's BatchNorm scale and shift depend on the class.
         conditional_batchnorm: bool = False,
-        # How each block doubles the size: transpose (article 002: ConvTranspose 4x4, stride 2) | nearest
-        # (nearest-neighbour x2, then a 3x3 conv: no checkerboard pattern, Odena et al. 2016).
+        # How each block doubles the size (cgan/nets/resample.py): transpose (article 002: ConvTranspose 4x4,
+        # stride 2) | nearest or bilinear (x2, then a 3x3 conv: no checkerboard, Odena et al. 2016) | fir
+        # (the transposed conv, then StyleGAN2's [1, 3, 3, 1] low-pass, zero at Nyquist).
         upsample: str = "transpose",
-        # Channels of one extra 3x3 conv block at the full image size before the RGB layer (0: none; the
-        # RGB layer then makes the last doubling itself from base_width channels).
+        # Channels of the full-size layers before the RGB layer (0: none; the RGB layer then makes the
+        # last doubling itself from base_width channels).
         full_res_width: int = 0,
+        # 3x3 conv + BatchNorm + ReLU blocks at full size after the last doubling, before the RGB conv:
+        # detail above a quarter of the sampling rate can only be drawn by layers at full size.
+        full_res_blocks: int = 0,
     ):
         super().__init__()
-        if upsample not in ("transpose", "nearest"):
-            raise UserError(f"model.generator.upsample={upsample!r} is not one of transpose, nearest")
+        _check_choice("model.generator.upsample", upsample, UPSAMPLING)
+        if full_res_blocks and not full_res_width:
+            raise UserError(f"model.generator.full_res_blocks={full_res_blocks} needs full-size layers: set "
+                            "model.generator.full_res_width too (e.g. to the base_width)")
         self.image_shape = tuple(image_shape)
         self.start, n = plan_upsampling(image_shape)
         widths = _widths(base_width, n, max_width)
@@ -119,20 +127,21 @@ class DCGANGenerator(nn.Module):
             nn.Linear(latent_dim, widths[0] * self.start**2), nn.LeakyReLU(0.2, inplace=True)
         )
         self.label_map = nn.Sequential(nn.Embedding(num_classes, embed_dim), nn.Linear(embed_dim, self.start**2))
+        norm = lambda width: (ClassConditionalBatchNorm2d(width, num_classes, bn_eps, bn_momentum)
+                              if conditional_batchnorm else nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
         layers: list[nn.Module] = []
         in_ch = widths[0] + 1  # + the label map
-        for width in widths:
-            norm = (ClassConditionalBatchNorm2d(width, num_classes, bn_eps, bn_momentum) if conditional_batchnorm
-                    else nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
-            layers += [*_doubling(in_ch, width, upsample), norm, nn.ReLU(inplace=True)]
+        for i, width in enumerate(widths):
+            layers += [*doubling(in_ch, width, upsample, i), norm(width), nn.ReLU(inplace=True)]
             in_ch = width
         if full_res_width:
-            norm = (ClassConditionalBatchNorm2d(full_res_width, num_classes, bn_eps, bn_momentum)
-                    if conditional_batchnorm else nn.BatchNorm2d(full_res_width, eps=bn_eps, momentum=bn_momentum))
-            layers += [*_doubling(in_ch, full_res_width, upsample), norm, nn.ReLU(inplace=True),
-                       nn.Conv2d(full_res_width, self.image_shape[0], 3, 1, 1, bias=False), nn.Tanh()]
+            layers += [*doubling(in_ch, full_res_width, upsample, len(widths)), norm(full_res_width), nn.ReLU(inplace=True)]
+            for _ in range(full_res_blocks):
+                layers += [nn.Conv2d(full_res_width, full_res_width, 3, 1, 1, bias=False), norm(full_res_width),
+                           nn.ReLU(inplace=True)]
+            layers += [nn.Conv2d(full_res_width, self.image_shape[0], 3, 1, 1, bias=False), nn.Tanh()]
         else:
-            layers += [*_doubling(in_ch, self.image_shape[0], upsample), nn.Tanh()]
+            layers += [*doubling(in_ch, self.image_shape[0], upsample, len(widths)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
@@ -162,8 +171,15 @@ class DCGANDiscriminator(ConvDiscriminator):
         # size from D's features at twice the start size, so D must keep what the image shows, not
         # just what tells it apart from fakes. The GAN adds model.reconstruction_weight * MSE to D's loss.
         decoder: bool = False,
+        # Channels of a 3x3 stride-1 conv at full size before the first downsampling (0: none, article 002):
+        # D then looks at the finest pixels before anything is thrown away.
+        stem_width: int = 0,
+        # How each block halves the size (cgan/nets/resample.py): stride (a 4x4 stride-2 conv) | fir (the
+        # [1, 3, 3, 1] low-pass first, StyleGAN2's D).
+        downsample: str = "stride",
     ):
         super().__init__()
+        _check_choice("model.discriminator.downsample", downsample, DOWNSAMPLING)
         self.image_shape = tuple(image_shape)
         self.conditioning = check_conditioning(conditioning)
         if conditioning == "multiply":
@@ -181,8 +197,11 @@ class DCGANDiscriminator(ConvDiscriminator):
         widths = list(reversed(_widths(base_width, n, max_width)))  # base ... widest
         widths.append(min(widths[-1] * 2, max_width))
         layers: list[nn.Module] = []
+        if stem_width:
+            layers += [nn.Conv2d(in_ch, stem_width, 3, 1, 1), nn.LeakyReLU(0.2, inplace=True)]
+            in_ch = stem_width
         for i, width in enumerate(widths):
-            layers.append(nn.Conv2d(in_ch, width, 4, 2, 1, bias=False))
+            layers += halving(in_ch, width, downsample)
             if i > 0:  # DCGAN leaves D's first layer without BatchNorm
                 layers.append(nn.BatchNorm2d(width, eps=bn_eps, momentum=bn_momentum))
             layers.append(nn.LeakyReLU(0.2, inplace=True))

@@ -14,8 +14,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import save_image
 
-from cgan.images import class_grid
-from cgan.training.loggers import log_image, log_text
+from cgan.images import class_grid, log_image
+from cgan.training.loggers import log_text
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 across resumes.
 
 Lightning sends scalars and hyperparameters to every logger by itself; images and text have no
-common API, so the grids and the real-data preview go through :func:`log_image` / :func:`log_text`.
+common API, so the grids and the real-data preview go through :func:`cgan.images.log_image` / :func:`log_text`.
 A resumed run continues the same MLflow run and W&B run (their ids are kept in ``<run dir>/loggers.json``)
 and the same ``metrics.csv`` (rows after the checkpoint are dropped, as TensorBoard's purge_step does).
 """
@@ -24,23 +24,6 @@ from lightning.pytorch.utilities import rank_zero_only
 log = logging.getLogger(__name__)
 
 IDS_FILE = "loggers.json"
-
-
-def to_hwc_uint8(image: torch.Tensor):
-    """(C, H, W) float in [0, 1] -> (H, W, C) uint8 numpy, as MLflow and W&B take pictures."""
-    return (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
-def log_image(loggers: list[Logger], tag: str, image: torch.Tensor, step: int) -> None:
-    """One picture ((C, H, W) in [0, 1]) to every logger that can show pictures. CSV cannot: the same
-    grids are PNG files in the run dir."""
-    for logger in loggers:
-        if isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_image(tag, image, global_step=step)
-        elif isinstance(logger, MLFlowLogger):
-            logger.experiment.log_image(logger.run_id, to_hwc_uint8(image), key=tag.replace("/", "_"), step=step)
-        elif isinstance(logger, WandbLogger):
-            logger.log_image(key=tag, images=[to_hwc_uint8(image)], step=step)
 
 
 def log_text(loggers: list[Logger], tag: str, text: str, step: int = 0) -> None:

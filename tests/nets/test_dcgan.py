@@ -58,5 +58,45 @@ def test_full_res_block_adds_a_conv_at_the_image_size():
 
 
 def test_unknown_upsampling_is_refused():
-    with pytest.raises(UserError, match="upsample='bilinear'"):
-        DCGANGenerator(latent_dim=10, num_classes=2, image_shape=(3, 32, 32), upsample="bilinear")
+    with pytest.raises(UserError, match="upsample='bicubic' is not one of transpose, nearest, bilinear, fir"):
+        DCGANGenerator(latent_dim=10, num_classes=2, image_shape=(3, 32, 32), upsample="bicubic")
+    with pytest.raises(UserError, match="downsample='avg'"):
+        DCGANDiscriminator(num_classes=2, image_shape=(3, 32, 32), downsample="avg")
+    with pytest.raises(UserError, match="full_res_blocks=1 needs full-size layers"):
+        DCGANGenerator(latent_dim=10, num_classes=2, image_shape=(3, 32, 32), full_res_blocks=1)
+
+
+def test_the_fir_low_pass_removes_a_period_2_mesh_and_keeps_smooth_images():
+    from cgan.nets.resample import LowPass
+
+    sign = torch.ones(16, 16)
+    sign[::2, 1::2] = sign[1::2, ::2] = -1
+    ramp = torch.linspace(-1, 1, 16)[None, :].expand(16, 16)
+    for padding in ((1, 2, 1, 2), (2, 1, 2, 1)):
+        low_pass = LowPass(1, padding)
+        assert low_pass(sign[None, None]).abs().max() < 1e-6  # the checkerboard: nothing passes
+        mesh = torch.zeros(16, 16)
+        mesh[::2, ::2] = 1  # one pixel in four: only its mean (0.25) passes
+        assert torch.allclose(low_pass(mesh[None, None]), torch.full((1, 1, 16, 16), 0.25), atol=1e-6)
+        assert low_pass(ramp[None, None]).shape == (1, 1, 16, 16)
+    assert LowPass(1, (1, 2, 1, 2)).state_dict() == {}  # a fixed filter: checkpoints without it still load
+
+
+@pytest.mark.parametrize("upsample", ["transpose", "nearest", "bilinear", "fir"])
+def test_every_upsampling_with_full_size_blocks_and_a_low_passed_d(upsample):
+    g = DCGANGenerator(latent_dim=16, num_classes=3, image_shape=(3, 32, 32), base_width=8, upsample=upsample,
+                       full_res_width=8, full_res_blocks=2, conditional_batchnorm=True)
+    shapes = []
+    hooks = [m.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape)))
+             for m in g.modules() if type(m) is torch.nn.Conv2d]
+    images = g(torch.randn(2, 16), torch.tensor([0, 2]))
+    for h in hooks:
+        h.remove()
+    assert images.shape == (2, 3, 32, 32) and images.abs().max() <= 1
+    assert shapes[-3:] == [(2, 8, 32, 32), (2, 8, 32, 32), (2, 3, 32, 32)]  # two full-size blocks, then RGB
+    d = DCGANDiscriminator(num_classes=3, image_shape=(3, 32, 32), base_width=8, stem_width=4, downsample="fir",
+                           conditioning="projection", decoder=True)
+    logits, _, redrawn = d.forward_with_reconstruction(images, torch.tensor([0, 2]))
+    assert logits.shape == (2,) and redrawn.shape == (2, 3, 16, 16)
+    logits.sum().backward()
+    assert d.net[0].weight.grad.abs().sum() > 0  # the full-size stem is trained
