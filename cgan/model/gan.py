@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 ON_NAN = ("stop", "skip_batch", "ignore")
 
 
+def to_float32(*tensors: torch.Tensor | None) -> tuple:
+    """The tensors in float32 (None stays None). Under bf16-mixed on a CPU, autocast leaves softplus, exp,
+    log and pow in bf16 (CUDA upcasts them): D's outputs are cast before any loss or penalty reads them,
+    as StyleGAN2-ADA computes its losses and penalties in float32."""
+    return tuple(t.float() if t is not None else None for t in tensors)
+
+
 def _plain(cfg: Any) -> Any:
     """DictConfig -> dict, so hyperparameters pickle into checkpoints without omegaconf objects."""
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
@@ -275,8 +282,9 @@ class ConditionalGAN(L.LightningModule):
         return self.augment(images, probability=probability)
 
     def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor):
-        """D's logits and (acgan) class logits, for images as D sees them: augmented when on."""
-        return self.discriminator(self._augment(images), labels, return_class_logits=True)
+        """D's logits and (acgan) class logits, for images as D sees them: augmented when on. In float32
+        whatever the precision: the losses and R1/R2's double backward start from them."""
+        return to_float32(*self.discriminator(self._augment(images), labels, return_class_logits=True))
 
     def _sum_over_ranks(self, value: torch.Tensor) -> torch.Tensor:
         """``value`` summed over DDP ranks (itself on one device): for the statistics that decide a step,
@@ -321,8 +329,8 @@ class ConditionalGAN(L.LightningModule):
             fake = fake.detach().requires_grad_(True)
         if getattr(self.discriminator, "decoder", None) is not None:  # FastGAN: D also redraws real images
             seen = self._augment(real)
-            real_logits, real_classes, redrawn = self.discriminator.forward_with_reconstruction(seen, labels)
-            target = F.interpolate(seen.detach(), size=redrawn.shape[-2:], mode="area")
+            real_logits, real_classes, redrawn = to_float32(*self.discriminator.forward_with_reconstruction(seen, labels))
+            target = F.interpolate(seen.detach().float(), size=redrawn.shape[-2:], mode="area")
             reconstruction = hp.reconstruction_weight * F.mse_loss(redrawn, target)
         else:
             real_logits, real_classes = self._d_outputs(real, labels)
@@ -481,3 +489,5 @@ class ConditionalGAN(L.LightningModule):
             )
         # Every rank's random streams go in beside this (cgan.training.randomness), so a resume is exact.
         checkpoint["cgan_format"] = CHECKPOINT_FORMAT
+        if self._trainer is not None:  # the precision the weights were trained in (bf16-mixed, 32-true, ...)
+            checkpoint["precision"] = str(self.trainer.precision)

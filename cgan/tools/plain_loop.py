@@ -119,14 +119,16 @@ class PlainLoop:
             with clock("D forward"):
                 if self.decoder:
                     real_logits, _, redrawn = self.d.forward_with_reconstruction(seen_real, labels)
+                    redrawn = redrawn.float()
                 else:
                     real_logits = self.d(seen_real, labels)
-                fake_logits = self.d(seen_fake, labels)
+                # float32 logits under bf16, as the framework: the losses and R1/R2 start from them
+                real_logits, fake_logits = real_logits.float(), self.d(seen_fake, labels).float()
                 d_loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits,
                                                    real_target=1.0 - hp.label_smoothing)
             if self.decoder:
                 with clock("decoder loss"):
-                    target = F.interpolate(seen_real.detach(), size=redrawn.shape[-2:], mode="area")
+                    target = F.interpolate(seen_real.detach().float(), size=redrawn.shape[-2:], mode="area")
                     d_loss = d_loss + hp.reconstruction_weight * F.mse_loss(redrawn, target)
         if r1_now:
             with clock("R1 penalty"):
@@ -149,11 +151,11 @@ class PlainLoop:
             with clock("augment"):
                 seen_fake = self.augment(fake)
             with clock("D forward (G step)"):
-                fake_logits = self.d(seen_fake, labels)
+                fake_logits = self.d(seen_fake, labels).float()
                 real_logits = None
                 if losses.needs_real_logits(hp.loss):  # rpgan: each fake against its paired real, a constant
                     with torch.no_grad():
-                        real_logits = self.d(self.augment(real), labels)
+                        real_logits = self.d(self.augment(real), labels).float()
                 g_loss = losses.generator_loss(hp.loss, fake_logits, real_logits)
         with clock("G backward"):
             self.opt_g.zero_grad(set_to_none=True)

@@ -35,6 +35,7 @@ from cgan.errors import UserError
 from cgan.nets.dcgan import plan_upsampling
 from cgan.training.callbacks import FlushLogsAfterCheckpoint
 from cgan.training.interrupts import GracefulStop
+from cgan.training.precision import choose_precision
 from cgan.training.loggers import ResumableCSVLogger, finish_runs, resume_ids, save_ids, saved_ids
 from cgan.training.progress import ProgressLog, use_progress_bar
 from cgan.training.randomness import RankRandomness
@@ -144,6 +145,7 @@ def build_loggers(cfg: DictConfig, purge_step: int | None = None, resumed_run_di
 
 
 def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
+    resolve_precision(cfg)
     trainer_cfg = cfg.trainer
     if trainer_cfg.get("sync_batchnorm") and trainer_cfg.get("accelerator") == "cpu":
         log.info("trainer.sync_batchnorm is off on CPU (torch's SyncBatchNorm needs GPUs); each rank "
@@ -242,6 +244,20 @@ def set_batch_per_device(cfg: DictConfig, world_size: int) -> None:
     if world_size > 1:
         log.info("data.global_batch_size=%d over %d devices: data.batch_size=%d per device", global_batch,
                  world_size, cfg.data.batch_size)
+
+
+def resolve_precision(cfg: DictConfig) -> None:
+    """``trainer.precision=auto`` becomes the precision this hardware trains fastest in (bf16-mixed on a CPU
+    with bf16 matrix units or a GPU that supports bf16, else 32-true), said at the start; the run's
+    config, its HParams and its checkpoints then name what it trained in."""
+    requested = cfg.trainer.get("precision", "auto")
+    if str(requested) != "auto":
+        return
+    precision, why = choose_precision(requested, cfg.trainer.get("accelerator"))
+    with open_dict(cfg):
+        cfg.trainer.precision = precision
+    other = "32-true" if precision != "32-true" else "bf16-mixed"
+    log.info("Training in %s precision: %s (trainer.precision=%s to choose otherwise)", precision, why, other)
 
 
 def say_when_the_gestures_train_small(cfg: DictConfig) -> None:
