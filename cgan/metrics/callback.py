@@ -18,13 +18,11 @@ from cgan.metrics.judge import load_judge, load_strict_judge
 from cgan.metrics.score import generate_per_class, reference_sets, score
 from cgan.metrics.spectrum import spectrum_figure
 
-# What goes to the loggers as metrics/<name> (TensorBoard's scalars), when the result has it.
-LOGGED = {"conditional_accuracy": "conditional_accuracy", "fid": "fid", "kid_x1000": "kid_x1000",
-          "intra_class_fid_mean": "intra_class_fid", "precision": "precision", "recall": "recall",
-          "fid_floor": "fid_floor", "strict_conditional_accuracy": "strict_conditional_accuracy",
-          "strict_fid": "strict_fid", "strict_precision": "strict_precision", "strict_recall": "strict_recall",
-          "strict_fid_floor": "strict_fid_floor", "spectral_distance": "spectral_distance",
-          "spectrum_top_ratio": "spectrum_top_ratio", "spectral_distance_floor": "spectral_distance_floor"}
+# What goes to the loggers as metrics/<key> (TensorBoard's scalars), when the result has it; one key is
+# renamed (intra_class_fid_mean -> metrics/intra_class_fid).
+LOGGED = ("conditional_accuracy", "fid", "kid_x1000", "intra_class_fid_mean", "precision", "recall", "fid_floor",
+          "strict_conditional_accuracy", "strict_fid", "strict_precision", "strict_recall", "strict_fid_floor",
+          "spectral_distance", "spectrum_top_ratio", "spectral_distance_floor")
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +98,7 @@ class GenerationMetrics(L.Callback):
         result = self._compute(trainer, pl_module)
         fid = trainer.strategy.broadcast(result["fid"] if result else math.nan, src=0)
         if result is not None:
-            values = {f"metrics/{name}": result[key] for key, name in LOGGED.items() if key in result}
+            values = {f"metrics/{key.removesuffix('_mean')}": result[key] for key in LOGGED if key in result}
             self._floor_logged = self._floor_logged or "fid_floor" in result
             for logger in trainer.loggers:
                 logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
