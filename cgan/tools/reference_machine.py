@@ -2,12 +2,18 @@
 peaks, and the training speed of each preset the pages name, with the images a full run of it sees.
 
     python -m cgan.tools.reference_machine [--repeats 2] [train overrides for every preset, e.g. paths.data_dir=...]
+    python -m cgan.tools.reference_machine --real [overrides]   # each command run as a user runs it
 
 Each preset trains a fixed number of batches through train.py's own path (cgan-bench's framework timing:
 Lightning, the model, the DataModule; checkpoints, grids, validation and metrics off), the presets
 interleaved ``--repeats`` times, the median kept. Minutes of a full run are its images over that rate:
 training steps alone, so a real run with its grids, validation and metrics takes somewhat longer.
 Keep the machine quiet while it runs (no test suite beside it): about 10 minutes on 2 cores.
+
+With ``--real`` it instead runs each command of the pages as a user does, start to exit, in a fresh run
+dir: the classifiers first (``cgan-judge``), then every preset with its checkpoints, grids, validation and
+metrics on, and reports the wall-clock minutes and the images the run saw (read from its last.ckpt), and
+whether it kept a best.ckpt. These are the figures the pages quote. About 90 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ import logging
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -36,6 +45,14 @@ PRESETS = [
     ("experiment=mnist_best", ["experiment=mnist_best"], 150),
     ("experiment=rps_best", ["experiment=rps_best"], 50),
     ("experiment=rps_resnet", ["experiment=rps_resnet"], 60),
+]
+
+
+# (what the pages call it, the command after ``python``): the classifiers first, so the runs score themselves
+REAL_COMMANDS = [
+    ("cgan-judge", ["-m", "cgan.cli.judge"]),
+    ("cgan-judge data=rps", ["-m", "cgan.cli.judge", "data=rps"]),
+    *[(name, ["train.py", *overrides]) for name, overrides, _ in PRESETS],
 ]
 
 
@@ -94,6 +111,10 @@ def measure(shared: list[str], repeats: int) -> tuple[list[dict], dict]:
     return rows, machine
 
 
+def real_machine_line() -> str:
+    return f"{cpu_description()}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
 def report(rows: list[dict], machine: dict) -> str:
     lines = [f"{machine['cpu']}; torch {machine['torch']}, {machine['threads']} threads; float32 peaks measured: "
              f"matmul {machine['matmul_gflops']:.0f} GFLOP/s, 3x3 conv {machine['conv_gflops']:.0f} GFLOP/s", "",
@@ -105,12 +126,55 @@ def report(rows: list[dict], machine: dict) -> str:
     return "\n".join(lines)
 
 
+def run_as_a_user(name: str, command: list[str], shared: list[str], out_dir: Path) -> dict:
+    """Run one command of the pages start to exit; its wall-clock minutes and, for training, its images seen."""
+    run_dir = out_dir / name.replace(" ", "_").replace("=", "-")
+    training = command[0] == "train.py"
+    extra = [f"hydra.run.dir={run_dir}", "console.progress=log"] if training else []
+    start = time.perf_counter()
+    subprocess.run([sys.executable, *command, *shared, *extra], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    row = {"command": name, "minutes": (time.perf_counter() - start) / 60}
+    if training:
+        last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        batch = compose_train_config([*command[1:], *shared], str(run_dir)).data.batch_size
+        row.update(images=last["global_step"] // 2 * batch, best=(run_dir / "checkpoints" / "best.ckpt").exists())
+    return row
+
+
+def measure_real(shared: list[str]) -> list[dict]:
+    out_dir = Path(tempfile.mkdtemp(prefix="cgan-reference-runs-"))
+    rows = []
+    for name, command in REAL_COMMANDS:
+        rows.append(run_as_a_user(name, command, shared, out_dir))
+        print(real_report(rows[-1:]).splitlines()[-1], flush=True)  # a row as it comes: the whole takes long
+    return rows
+
+
+def real_report(rows: list[dict]) -> str:
+    lines = ["| command | images seen | minutes, start to exit | images/s, whole run | best.ckpt |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        if "images" in row:
+            rate = row["images"] / (row["minutes"] * 60)
+            lines.append(f"| `{row['command']}` | {row['images']:,} | {row['minutes']:.1f} | {rate:,.0f} | "
+                         f"{'yes' if row['best'] else 'no'} |")
+        else:
+            lines.append(f"| `{row['command']}` | | {row['minutes']:.1f} | | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=2, help="interleaved repetitions, median kept (default 2)")
     parser.add_argument("overrides", nargs="*", help="train overrides for every preset (paths.data_dir=...)")
+    parser.add_argument("--real", action="store_true", help="run every command as a user does (about 90 minutes)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.real:
+        print(real_machine_line())
+        print(real_report(measure_real(args.overrides)))
+        return
     rows, machine = measure(args.overrides, args.repeats)
     print(report(rows, machine))
 
