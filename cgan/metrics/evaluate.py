@@ -12,7 +12,7 @@ import torch
 
 from cgan.checkpoints import checkpoint_file
 from cgan.config import instantiate_or_explain
-from cgan.data.build import datamodule_config
+from cgan.data.build import datamodule_config, follow_image_size
 from cgan.data.folder import load_image
 from cgan.errors import UserError
 from cgan.generation import TrainedGenerator, load_generator
@@ -95,13 +95,15 @@ def evaluate(cfg, trained: TrainedGenerator | None = None) -> dict:
     # The checkpoint first, and whether it fits the data, before any data is downloaded or decoded or a
     # classifier is loaded: a broken or mismatched checkpoint is one sentence, at once.
     ckpt_file = None
-    datamodule = instantiate_or_explain(datamodule_config(cfg), "data")
     if trained is not None:
         ckpt_file = Path(cfg.ckpt_path)
-        check_fits_data(trained, datamodule.expected_classes(), datamodule.image_shape)
     elif cfg.ckpt_path is not None:
         ckpt_file = checkpoint_file(cfg.ckpt_path)  # a run dir: its best.ckpt when kept, else last.ckpt
         trained = load_generator(ckpt_file, device=cfg.device)
+    if trained is not None:
+        follow_image_size(cfg, trained.image_shape)  # a GPU's 128 px checkpoint, scored on a CPU
+    datamodule = instantiate_or_explain(datamodule_config(cfg), "data")
+    if trained is not None:
         check_fits_data(trained, datamodule.expected_classes(), datamodule.image_shape)
     datamodule.prepare_data()
     datamodule.setup("fit")

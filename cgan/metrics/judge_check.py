@@ -17,7 +17,9 @@ from pathlib import Path
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
+from cgan.checkpoints import read_checkpoint
 from cgan.data import build_datamodule
+from cgan.data.build import follow_image_size
 from cgan.data.base import InMemoryImages, to_unit_range
 from cgan.errors import UserError
 from cgan.metrics.features import judge_images
@@ -153,6 +155,8 @@ def format_disturbances(table: dict[str, dict]) -> str:
 def train_judge(cfg) -> Path:
     """Train the judge of ``cfg.data``, save it to ``cfg.out_path``, log its test accuracy and its
     disturbance table (warning about any distance out of order)."""
+    if cfg.get("ckpt_path"):  # the classifier for that checkpoint's image size (a GPU's 128 px, on a CPU)
+        follow_image_size(cfg, read_checkpoint(cfg.ckpt_path)["hyper_parameters"]["image_shape"])
     out = Path(cfg.out_path)
     try:  # find out now, not after minutes of training, that the file cannot be written
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import argparse
 import logging
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -128,12 +129,12 @@ def report(rows: list[dict], machine: dict) -> str:
 
 def run_as_a_user(name: str, command: list[str], shared: list[str], out_dir: Path) -> dict:
     """Run one command of the pages start to exit; its wall-clock minutes and, for training, its images seen."""
-    run_dir = out_dir / name.replace(" ", "_").replace("=", "-")
+    run_dir = out_dir / re.sub(r"[^\w.-]+", "_", name).strip("_")  # a plain folder name Hydra's override parser takes
     training = command[0] == "train.py"
     extra = [f"hydra.run.dir={run_dir}", "console.progress=log"] if training else []
     start = time.perf_counter()
-    subprocess.run([sys.executable, *command, *shared, *extra], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(out_dir / f"{run_dir.name}.log", "w") as log_file:  # what the command said, for a failure
+        subprocess.run([sys.executable, *command, *shared, *extra], check=True, stdout=log_file, stderr=log_file)
     row = {"command": name, "minutes": (time.perf_counter() - start) / 60}
     if training:
         last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
@@ -142,10 +143,10 @@ def run_as_a_user(name: str, command: list[str], shared: list[str], out_dir: Pat
     return row
 
 
-def measure_real(shared: list[str]) -> list[dict]:
+def measure_real(shared: list[str], skip: int = 0) -> list[dict]:
     out_dir = Path(tempfile.mkdtemp(prefix="cgan-reference-runs-"))
     rows = []
-    for name, command in REAL_COMMANDS:
+    for name, command in REAL_COMMANDS[skip:]:
         rows.append(run_as_a_user(name, command, shared, out_dir))
         print(real_report(rows[-1:]).splitlines()[-1], flush=True)  # a row as it comes: the whole takes long
     return rows
@@ -169,11 +170,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=2, help="interleaved repetitions, median kept (default 2)")
     parser.add_argument("overrides", nargs="*", help="train overrides for every preset (paths.data_dir=...)")
     parser.add_argument("--real", action="store_true", help="run every command as a user does (about 90 minutes)")
+    parser.add_argument("--skip", type=int, default=0, help="with --real: start after this many commands")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.real:
         print(real_machine_line())
-        print(real_report(measure_real(args.overrides)))
+        print(real_report(measure_real(args.overrides, args.skip)))
         return
     rows, machine = measure(args.overrides, args.repeats)
     print(report(rows, machine))

@@ -33,6 +33,7 @@ from cgan.config import BIG_DEVICES, CONF_DIR, instantiate_or_explain
 from cgan.data import build_datamodule
 from cgan.errors import UserError
 from cgan.nets.dcgan import plan_upsampling
+from cgan.training.budget import say_the_budget
 from cgan.training.callbacks import FlushLogsAfterCheckpoint
 from cgan.training.interrupts import GracefulStop
 from cgan.training.precision import choose_precision
@@ -281,6 +282,7 @@ def say_when_the_gestures_train_small(cfg: DictConfig) -> None:
 def train(cfg: DictConfig) -> TrainedRun:
     """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
     check_values(cfg)
+    say_the_budget(cfg)
     say_when_the_gestures_train_small(cfg)
     if cfg.get("print_config", True):
         log.info("Composed config:\n%s", OmegaConf.to_yaml(cfg, resolve=True))

@@ -38,3 +38,27 @@ def test_evaluate_answers_a_mismatched_checkpoint_before_reading_data(gesture_ch
                            f"paths.judge_dir={tmp_path / 'judges'}")
     assert code == 2 and message in stderr, stderr
     assert not cache.exists() and not (tmp_path / "data").exists()  # nothing decoded or downloaded
+
+
+def test_a_gpu_sized_checkpoint_gets_its_classifier_and_its_scores_at_its_own_size(tmp_path):
+    """A 128x128 checkpoint (a GPU's rps_best) with data=rps on a CPU, whose own default is 64: cgan-judge
+    ckpt_path=... makes the 128 px classifier and cgan-evaluate scores at 128, neither told the size."""
+    from conftest import TINY_DCGAN, compose_train, make_folder
+
+    from cgan.cli.judge import main as judge_main
+    from cgan.training import train
+
+    data_dir = tmp_path / "data"
+    make_folder(data_dir / "rps", per_class=12)
+    run_dir = tmp_path / "run"
+    paths = [f"paths.data_dir={data_dir}", f"paths.cache_dir={tmp_path / 'cache'}",
+             f"paths.judge_dir={tmp_path / 'judges'}"]
+    train(compose_train(run_dir, [*TINY_DCGAN, "data.image_size=128", f"data.root={data_dir / 'rps'}",
+                                  "trainer.max_steps=2", *paths[1:]]))
+    code, stderr = run_cli(judge_main, "data=rps", f"ckpt_path={run_dir}", "epochs=1", "check_disturbances=false",
+                           "strict=false", *paths)
+    assert code == 0, stderr
+    assert [p.name for p in (tmp_path / "judges").iterdir()] == ["rps128.pt"]
+    code, stderr = run_cli(evaluate_main, f"ckpt_path={run_dir}", "data=rps", "n_per_class=8", *paths)
+    assert code == 0, stderr
+    assert (run_dir / "checkpoints" / "last_metrics.json").is_file()
