@@ -6,6 +6,7 @@ import os
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,35 @@ from omegaconf import open_dict
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
+# Decoded-image caches of the tests' made folders: outside the checkout (paths.cache_dir defaults to outputs/cache).
+TEST_CACHE_DIR = Path(tempfile.mkdtemp(prefix="cgan-test-cache-"))
+
+
+def files_the_suite_may_not_leave() -> set[str]:
+    """The checkout's top-level entries and every file under outputs/: the suite must add none (a user's clean
+    clone stays clean after `pytest`; tests write into tmp paths)."""
+    top = {p.name for p in ROOT.iterdir() if p.name not in (".pytest_cache", ".venv", "cgan.egg-info")}
+    outputs = {str(p.relative_to(ROOT)) for p in (ROOT / "outputs").rglob("*") if p.is_file()} \
+        if (ROOT / "outputs").is_dir() else set()
+    return top | outputs
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_BEFORE] = files_the_suite_may_not_leave()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if session.config.option.collectonly or getattr(session.config, "workerinput", None) is not None:
+        return
+    left = sorted(files_the_suite_may_not_leave() - session.config.stash[_BEFORE])
+    if left:
+        session.config.get_terminal_writer().line(
+            f"FAILED: the tests left {len(left)} new file(s) in the checkout (write to tmp_path instead): "
+            + ", ".join(left[:10]), red=True)
+        session.exitstatus = 1
+
+
+_BEFORE = pytest.StashKey[set]()
 CONF_DIR = str(ROOT / "conf")
 # Real MNIST and the gesture photos, when the checkout has ../shared beside it; tests that need them skip otherwise.
 REAL_DATA_DIR = Path(os.environ.get("CGAN_TEST_DATA_DIR", ROOT.parent / "shared" / "data"))
@@ -34,6 +64,7 @@ TINY = [
     "callbacks.class_grid.every_n_batches=10",
     "callbacks.model_checkpoint.every_n_train_steps=20",
     "print_config=false",
+    f"paths.cache_dir={TEST_CACHE_DIR}",
 ]
 
 
@@ -60,6 +91,7 @@ TINY_DCGAN = [
     "model.generator.base_width=8", "model.discriminator.base_width=8",
     "trainer.max_steps=8", "trainer.log_every_n_steps=1", "trainer.limit_val_batches=1",
     "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "print_config=false",
+    f"paths.cache_dir={TEST_CACHE_DIR}",
 ]
 
 

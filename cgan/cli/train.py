@@ -66,7 +66,12 @@ def train_main(cfg: DictConfig) -> float | None:
     # Imported here, not at the top, so that `--help` and `--cfg job` answer without loading Lightning.
     from cgan.training import train
     from cgan.training.interrupts import TrainingInterrupted
+    from cgan.training.objective import objective_problem
 
+    problem = objective_problem(cfg)
+    if problem:  # every trial would fail alike: stop the whole search now, not after its last trial
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
     quiet_lightning_console()
     share_cores_between_parallel_jobs(cfg)
     try:
