@@ -16,7 +16,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from cgan.app.views import MAX_SEED, MAX_STEPS, Views
+from cgan.app.views import MAX_SEED, MAX_STEPS, Views, truncation_cost
 from cgan.errors import UserError
 
 
@@ -59,10 +59,18 @@ def one_sentence(fn):
     return wrapper
 
 
-def build_page(views: Views) -> gr.Blocks:
+def build_page(views: Views, truncation_control: str = "auto") -> gr.Blocks:
+    """The page; ``truncation_control``: auto shows the truncation controls unless they fade this generator's
+    images (measured now, :func:`~cgan.app.views.truncation_cost`), show or hide them regardless."""
     backend = views.backend
     names = backend.class_names
     shape = "x".join(map(str, backend.image_shape))
+    cost = truncation_cost(backend)
+    show_truncation = truncation_control == "show" or (truncation_control == "auto" and not cost.washes_out)
+    about_truncation = f"{cost.sentence().capitalize()}."
+    if not show_truncation:
+        why = ", so it fades these images" if cost.washes_out else " (`truncation=hide`)"
+        about_truncation = f"Truncation is hidden: {cost.sentence()}{why}. `cgan-app truncation=show` shows it."
 
     @one_sentence
     def class_grid(label, n, seed, truncate, truncation):
@@ -87,10 +95,11 @@ def build_page(views: Views) -> gr.Blocks:
             n = gr.Slider(1, views.max_images, value=min(16, views.max_images), step=1, label="images")
             seed = gr.Number(0, precision=0, minimum=0, maximum=MAX_SEED, label="seed")
             new_seed = gr.Button("new seed", size="sm")
-        with gr.Row():
+        with gr.Row(visible=show_truncation):
             truncate = gr.Checkbox(False, label="truncate the noise")
             truncation = gr.Slider(0.05, 3.0, value=1.0, step=0.05,
                                    label="truncation |z| <= t (smaller: less varied)")
+        gr.Markdown(about_truncation, elem_id="truncation-cost")
         with gr.Tab("the class"):
             grid_button = gr.Button("generate", variant="primary", elem_id="generate")
             grid_image = picture("images of the chosen class (download: the button on the picture)")

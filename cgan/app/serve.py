@@ -25,7 +25,7 @@ def check_address(host: str, port: int) -> None:
 
 def serve(ckpt_path: str | None, host: str = "127.0.0.1", port: int = 7860, device: str = "cpu",
           max_images: int = 64, share: bool = False, analytics: bool = False, open_browser: bool = False,
-          block: bool = True):
+          block: bool = True, truncation: str = "auto"):
     """Serve the generator of ``ckpt_path`` (a .ckpt or an exported .onnx) at http://host:port. With
     ``block=False`` it returns the running page (tests close it with ``page.close()``)."""
     # Before gradio is imported: it reads this once. Off unless asked, so nothing leaves the machine.
@@ -38,11 +38,14 @@ def serve(ckpt_path: str | None, host: str = "127.0.0.1", port: int = 7860, devi
     from cgan.app.page import build_page
     from cgan.app.views import Views
 
+    if truncation not in ("auto", "show", "hide"):
+        raise UserError(f"truncation={truncation} is not a choice; use auto (hidden when it fades this generator's "
+                        "images), show or hide")
     if not 1 <= max_images <= 1024:
         raise UserError(f"max_images={max_images} must be between 1 and 1024")
     check_address(host, port)
     backend = open_backend(ckpt_path, device)
-    page = build_page(Views(backend, max_images))
+    page = build_page(Views(backend, max_images), truncation)
     log.info("Serving %s (%s) at http://%s:%d", backend.source, backend.kind, host, port)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up requests, one line each
     page.launch(server_name=host, server_port=port, share=share, inbrowser=open_browser, quiet=True,

@@ -7,6 +7,7 @@ from its ONNX export. Requests beyond sane bounds raise :class:`~cgan.errors.Use
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -110,3 +111,40 @@ class Views:
         z = np.tile(line, (len(ks), 1))
         classes = np.repeat(np.asarray(ks, dtype=np.int64), steps)
         return grid(self.backend.draw(z, classes), per_row=steps)
+
+
+# Below this share of the untruncated images' contrast at truncation 1.0, the page hides truncation: the
+# generator was not trained for it and it fades every image (docs/sampling.md: the gesture model).
+WASHED_OUT = 0.9
+
+
+@dataclass
+class TruncationCost:
+    """What truncation ``t`` does to this generator, against untruncated noise (same seed, same classes):
+    ``contrast``, the images' own pixel spread (below 1: faded); ``variety``, the spread across a class's
+    images (below 1: alike, what truncation is for)."""
+
+    t: float
+    contrast: float
+    variety: float
+
+    @property
+    def washes_out(self) -> bool:
+        return self.contrast < WASHED_OUT
+
+    def sentence(self) -> str:
+        return (f"truncation {self.t:g} keeps {self.contrast:.0%} of this generator's contrast and "
+                f"{self.variety:.0%} of its variety (measured at start on a few images per class)")
+
+
+def truncation_cost(backend: Backend, t: float = 1.0, per_class: int = 16, seed: int = 0) -> TruncationCost:
+    """Draw ``per_class`` images of every class with and without truncation ``t`` and compare their spread."""
+    classes = len(backend.class_names)
+    labels = np.repeat(np.arange(classes), per_class)
+    spread = []
+    for truncation in (None, t):
+        images = backend.draw(draw_noise(seed, len(labels), backend.latent_dim, truncation), labels)
+        images = images.reshape(classes, per_class, -1)
+        spread.append((images.std(axis=2).mean(), images.std(axis=1).mean()))
+    (contrast, variety), (t_contrast, t_variety) = spread
+    return TruncationCost(t, float(t_contrast / contrast), float(t_variety / variety))

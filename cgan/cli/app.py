@@ -13,7 +13,8 @@ def run(cfg: DictConfig):
     from cgan.app.serve import serve  # here, not at the top: `--help` answers without loading Gradio
 
     return serve(cfg.ckpt_path, host=cfg.host, port=cfg.port, device=cfg.device, max_images=cfg.max_images,
-                 share=cfg.share, analytics=cfg.analytics, open_browser=cfg.open_browser)
+                 share=cfg.share, analytics=cfg.analytics, open_browser=cfg.open_browser,
+                 truncation=cfg.truncation)
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="app")
