@@ -68,6 +68,8 @@ def fenced_commands() -> list[Command]:
 # tests/tools.
 def why_not_run(words: list[str]) -> str | None:
     program = words[0]
+    if program in ("git", "cd"):
+        return "the clone itself: the suite runs in one"
     if program in ("pip", "python3.11", "python3", "source", "apt-get") and "train.py" not in words:
         return "an install step: .ci/run runs README's install lines (checked below)"
     if program == "pytest":
@@ -240,11 +242,14 @@ def test_every_command_in_the_pages_runs_or_says_why_not(command, place, tmp_pat
 def test_readme_installs_and_tests_with_the_commands_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
-    install = re.search(r"## Install.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
-    for line in install.strip().splitlines():
+    quickstart = re.search(r"## Quickstart.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
+    extras = re.search(r"## Extras.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
+    installs = [line for line in (quickstart + extras).splitlines() if line.startswith(("pip ", "python3"))]
+    assert len(installs) == 4, installs  # venv, PyTorch, the project, the extras
+    ci_lines = [line.strip() for line in ci.splitlines()]
+    for line in installs:
         command = line.split("#")[0].strip()
-        for part in command.split("&&"):
-            assert part.strip() in ci, f"README's install line {part.strip()!r} is not what .ci/run runs"
+        assert command in ci_lines, f"README's install line {command!r} is not what .ci/run runs"
     tests = re.search(r"## Tests.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
     full = [line.split("#")[0].strip() for line in tests.splitlines() if "what CI runs" in line]
     assert full and ci.rstrip().splitlines()[-1].strip() == full[0]
@@ -357,3 +362,96 @@ def test_every_link_between_the_pages_leads_somewhere():
             elif anchor and file.suffix == ".md" and anchor not in anchors(file):
                 broken.append(f"{page.relative_to(ROOT)}: ({target}): no heading #{anchor} in {file.name}")
     assert not broken, "\n".join(broken)
+
+
+def test_the_quickstart_as_written_gives_a_scored_generator_with_best_ckpt(tmp_path, monkeypatch):
+    """README's quickstart in a fresh folder (made MNIST files where the default data_dir looks, no paths
+    overrides): the classifier, the training run and the sample, in order, on small budgets."""
+    from cgan.cli.judge import main as judge_main
+    from cgan.cli.sample import main as sample_main
+    from cgan.cli.train import main as train_main
+
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    images, labels = rng.integers(0, 256, (200, 28, 28)), np.arange(200) % 10
+    for split, n in (("train", 200), ("t10k", 60)):
+        write_idx(raw / f"{split}-images-idx3-ubyte", images[:n])
+        write_idx(raw / f"{split}-labels-idx1-ubyte", labels[:n])
+    monkeypatch.chdir(tmp_path)
+    steps = [c for c in COMMANDS if c.page == "README.md" and c.line < README_QUICKSTART_END]
+    ran = []
+    for command in steps:
+        words = shlex.split(command.text)
+        if why_not_run(words):
+            continue
+        small = {"cgan-judge": JUDGE_SMALL,
+                 "train.py": ["trainer.max_steps=16", "trainer.val_check_interval=4", "trainer.limit_val_batches=1",
+                              "data.batch_size=8", "callbacks.generation_metrics.every_n_val=1",
+                              "callbacks.generation_metrics.n_per_class=5", "print_config=false"],
+                 "sample.py": []}
+        program = words[1] if words[0] == "python" else words[0]
+        main = {"cgan-judge": judge_main, "train.py": train_main, "sample.py": sample_main}[program]
+        code, err = run_cli(main, *words[2 if words[0] == "python" else 1:], *small[program])
+        assert code == 0, f"{command}\n{err[-3000:]}"
+        ran.append(program)
+    assert ran == ["cgan-judge", "train.py", "sample.py"]
+    runs = sorted(p for p in (tmp_path / "outputs").glob("*-*-*/*") if (p / "checkpoints").is_dir())
+    assert len(runs) == 1 and (runs[0] / "checkpoints" / "best.ckpt").is_file()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(runs[0])).Reload()
+    assert "metrics/fid" in events.Tags()["scalars"]
+    assert list((tmp_path / "outputs" / "samples").glob("*/*/grid.png"))
+
+
+README_QUICKSTART_END = (ROOT / "README.md").read_text().split("\n").index("## What next: one command each") + 1
+
+
+# -- one figure per preset ------------------------------------------------------------------------------
+PRESETS = ("mnist_5min", "mnist_best", "rps_best", "rps_resnet")
+# A sentence that names one of these speaks of another machine or another recipe (a budget override, a
+# probe, an earlier recipe, a dated history), so its figures are its own.
+ELSEWHERE = re.compile(r"GPU|Xeon|another machine|recipe|probe|max_steps=|max_time=|--images|checkpoint at|"
+                       r"at equal|side by side|before its|earlier|step\d|history|budgets?\b|`(?!experiment=)[\w.]+=", re.I)
+
+
+def reference_table() -> dict[str, tuple[int, float]]:
+    page = (ROOT / "docs" / "devices-speed-sweeps.md").read_text()
+    section = page[page.index("## Reference machine"):page.index("## Speed")]
+    rows = re.findall(r"^\| `(?:python train.py )?(?:experiment=)?([\w_]+)` \| ([\d,]+) \| ([\d.]+) \|", section, re.M)
+    return {name: (int(images.replace(",", "")), float(minutes)) for name, images, minutes in rows}
+
+
+def sentences(page: Path) -> list[str]:
+    """Paragraphs cut at full stops; a table row with the paragraph that introduces its table."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    out, caption = [], ""
+    for block in re.split(r"\n\s*\n", text):
+        lines = block.strip().splitlines()
+        if lines and lines[0].startswith("|"):
+            out += [caption + " " + line for line in lines]
+        else:
+            caption = " ".join(lines)
+            out += re.split(r"(?<=[.;])\s+", caption)
+    return out
+
+
+def test_every_images_or_minutes_figure_of_a_preset_is_the_reference_tables():
+    table = reference_table()
+    assert set(PRESETS) <= set(table), table
+    wrong = []
+    for page in PAGES:
+        if page.name == "history.md":  # every figure there is of an earlier recipe, said at its top
+            continue
+        for sentence in sentences(page):
+            named = [p for p in PRESETS if re.search(rf"\b{p}\b", sentence)]
+            if len(named) != 1 or ELSEWHERE.search(sentence):
+                continue
+            images, minutes = table[named[0]]
+            for figure in re.findall(r"(\d{1,3}(?:,\d{3})+) images(?! (?:per|a class))", sentence):
+                if int(figure.replace(",", "")) != images:
+                    wrong.append(f"{page.name}: {named[0]}: {figure} images, the table says {images:,}: {sentence[:160]}")
+            for figure in re.findall(r"(\d+(?:\.\d+)?) (?:CPU )?minutes", sentence):
+                cap = {"mnist_5min": 5, "rps_best": 28, "rps_resnet": 28}.get(named[0])
+                if abs(float(figure) - minutes) >= 0.5 and float(figure) != cap:
+                    wrong.append(f"{page.name}: {named[0]}: {figure} minutes, the table says {minutes}: {sentence[:160]}")
+    assert not wrong, "\n".join(wrong)

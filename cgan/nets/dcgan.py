@@ -8,7 +8,7 @@ Conv blocks (BatchNorm but on the first, LeakyReLU(0.2)) down to (s, s), one log
 ``conditioning`` may also be ``projection`` or ``acgan`` (the image alone goes in; see
 cgan/nets/conditioning.py).
 
-Options beyond the article (off by default, measured in docs/results.md's lever sweeps): G may upsample
+Options beyond the article (off by default, measured in docs/history.md and docs/results.md): G may upsample
 without the transposed conv's mesh (nearest or bilinear + 3x3 conv, or low-passed: cgan/nets/resample.py)
 and add 3x3 conv blocks at full size; D may look at full size first (a stride-1 stem), low-pass before
 each downsampling, and carry FastGAN's decoder, which redraws real images from its features (a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One row of docs/results.md's gesture lever sweep: train experiment=rps_best with the overrides given for a
+# One row of docs/history.md's gesture lever sweep: train experiment=rps_best with the overrides given for a
 # fixed number of images (not minutes), then score its last checkpoint on the cross-check classifier.
 #
 #   bash cgan/tools/probe.sh NAME IMAGES [train overrides ...]
