@@ -65,6 +65,7 @@ TINY = [
     "callbacks.model_checkpoint.every_n_train_steps=20",
     "print_config=false",
     f"paths.cache_dir={TEST_CACHE_DIR}",
+    f"paths.judge_dir={TEST_CACHE_DIR / 'judges'}",  # not the checkout's outputs/judges: a developer's may be there
 ]
 
 
@@ -91,7 +92,7 @@ TINY_DCGAN = [
     "model.generator.base_width=8", "model.discriminator.base_width=8",
     "trainer.max_steps=8", "trainer.log_every_n_steps=1", "trainer.limit_val_batches=1",
     "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false", "print_config=false",
-    f"paths.cache_dir={TEST_CACHE_DIR}",
+    f"paths.cache_dir={TEST_CACHE_DIR}", f"paths.judge_dir={TEST_CACHE_DIR / 'judges'}",
 ]
 
 

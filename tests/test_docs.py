@@ -79,7 +79,7 @@ def why_not_run(words: list[str]) -> str | None:
     if program in ("cgan-quality", "cgan-sweep-bench", "cgan-crosscheck", "cgan-bench") or \
             (words[:2] == ["python", "-m"] and words[2].startswith("cgan.tools.")):
         return "a measurement tool of minutes: tests/tools runs each on small budgets"
-    gpu = {"trainer=gpu", "trainer.accelerator=gpu", "trainer=slurm", "hydra/launcher=slurm_gpu"}
+    gpu = {"trainer=gpu", "trainer.accelerator=gpu", "trainer=slurm", "hydra/launcher=slurm_gpu", "device=cuda"}
     if gpu & set(words) or ("trainer=ddp" in words and "trainer.accelerator=cpu" not in words):
         return "composed only: needs a GPU"
     if any(w.startswith("hparams_search=") for w in words):
@@ -188,7 +188,11 @@ def run_command(command: Command, root: Path, common: list[str], runs: dict, tmp
             extra.append(f"hydra.run.dir={tmp / 'run'}")
         code, err = run_cli(train_main, *args, *common, *extra)
     elif program == "sample":
-        code, err = run_cli(sample_main, *args, f"out_dir={tmp / 'samples'}", "n_per_label=2")
+        newest = [] if any(a.startswith("ckpt_path=") for a in args) else [f"ckpt_path={runs['mnist']}"]  # the quickstart's
+        code, err = run_cli(sample_main, *args, *newest, f"out_dir={tmp / 'samples'}", "n_per_label=2")
+    elif program in ("judge", "evaluate") and reason and reason.startswith("composed only"):
+        compose_or_fail(command, program, args)
+        return
     elif program in ("judge", "evaluate"):
         photos = [] if "data=" in " ".join(args) and "data=mnist" not in args else None
         sized = ["data.image_size=32"] if photos is not None else []

@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from cgan.checkpoints import read_checkpoint
 from cgan.data import build_datamodule
 from cgan.tools.bench import compose_config, conv_peak, matmul_peak, time_framework
 from cgan.training import compose_train_config
@@ -137,7 +138,7 @@ def run_as_a_user(name: str, command: list[str], shared: list[str], out_dir: Pat
         subprocess.run([sys.executable, *command, *shared, *extra], check=True, stdout=log_file, stderr=log_file)
     row = {"command": name, "minutes": (time.perf_counter() - start) / 60}
     if training:
-        last = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+        last = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")
         batch = compose_train_config([*command[1:], *shared], str(run_dir)).data.batch_size
         row.update(images=last["global_step"] // 2 * batch, best=(run_dir / "checkpoints" / "best.ckpt").exists())
     return row
