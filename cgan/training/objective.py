@@ -1,8 +1,8 @@
 """A sweep's objective (``optimized_metric``, e.g. Optuna's ``metrics/fid``), checked before anything trains.
 
 A search over trials that never report their metric fails only at its end ("No trials are completed yet"),
-after every trial's minutes are spent. The two ways that happens are known at start: no classifier to score
-with, or a trial that ends before its first scoring."""
+after every trial's minutes are spent. Each way that happens is known at start: metrics switched off, no
+classifier to score with, or a trial that ends before its first scoring."""
 
 from __future__ import annotations
 
