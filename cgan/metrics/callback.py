@@ -33,8 +33,9 @@ class GenerationMetrics(L.Callback):
     ``metrics/kid_x1000``, ``metrics/intra_class_fid``, ``metrics/precision``, ``metrics/recall`` and the
     floors (once) go to TensorBoard; with a strict judge beside the classifier, its ``metrics/strict_*``;
     for square images ``metrics/spectral_distance``, ``metrics/spectrum_top_ratio`` and the picture
-    ``metrics/spectrum``. ``best.ckpt`` is kept at the lowest FID (the forgiving judge's: it varies least
-    from one scoring to the next). Without a classifier file it says so once and stays off."""
+    ``metrics/spectrum``. ``best.ckpt`` is kept at the lowest strict FID where a strict judge exists (the
+    forgiving judge's FID forgives the grain and blur that a stricter eye sees), else at the lowest FID.
+    Without a classifier file it says so once and stays off."""
 
     def __init__(self, classifier_path: str, n_per_class: int = 100, every_n_val: int = 1,
                  every_n_batches: int = 0, save_best: bool = True, dirpath: str | None = None,
@@ -49,7 +50,7 @@ class GenerationMetrics(L.Callback):
         self.judge = None
         self.strict_judge = None
         self.enabled = True
-        self.best_fid = math.inf
+        self.best_fid = math.inf  # of the key best_by names
         self._validations = 0
         self._floor_logged = False
         self._references: tuple[InMemoryImages, InMemoryImages] | None = None
@@ -96,7 +97,7 @@ class GenerationMetrics(L.Callback):
         if not self.enabled or trainer.sanity_checking:
             return
         result = self._compute(trainer, pl_module)
-        fid = trainer.strategy.broadcast(result["fid"] if result else math.nan, src=0)
+        fid = trainer.strategy.broadcast(result[self.best_by] if result else math.nan, src=0)
         if result is not None:
             values = {f"metrics/{key.removesuffix('_mean')}": result[key] for key in LOGGED if key in result}
             self._floor_logged = self._floor_logged or "fid_floor" in result
@@ -130,8 +131,15 @@ class GenerationMetrics(L.Callback):
         if self.every_n_batches > 0 and step % self.every_n_batches == 0:
             self._run(trainer, pl_module, step)
 
+    @property
+    def best_by(self) -> str:
+        """The score best.ckpt is kept at the lowest of: the strict judge's FID where there is one."""
+        return "strict_fid" if self.strict_judge is not None else "fid"
+
     def state_dict(self) -> dict:
-        return {"best_fid": self.best_fid}
+        return {"best_fid": self.best_fid, "best_by": self.best_by}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.best_fid = state_dict.get("best_fid", math.inf)
+        # A run saved before best.ckpt followed the strict judge kept its best at the forgiving FID: start over.
+        same_score = state_dict.get("best_by", "fid") == self.best_by
+        self.best_fid = state_dict.get("best_fid", math.inf) if same_score else math.inf

@@ -67,8 +67,7 @@ def accuracy(model: nn.Module, data: InMemoryImages, batch_size: int = 500) -> f
 
 
 AUGMENTATIONS = ("flip", "shift", "blur", "noise")
-# The disturbances that teach a judge to forgive texture (softness, grain). The strict judge is the same
-# classifier trained without them: it sees the mesh and the smudged edges the forgiving one is blind to.
+# The disturbances that teach a judge to forgive texture (softness, grain): the photos' judge trains with them.
 FORGIVING = ("blur", "noise")
 
 
@@ -76,6 +75,64 @@ def strict_judge_path(path: str | Path) -> Path:
     """Where the strict judge lives beside the forgiving one: ``rps64.pt`` -> ``rps64_strict.pt``."""
     path = Path(path)
     return path.with_name(f"{path.stem}_strict{path.suffix}")
+
+
+class StrictJudge(nn.Module):
+    """The forgiving judge's classifier with texture added to its feature space: the per-channel mean,
+    spread and 2x2-max-pooled mean of its first conv layer's responses at full resolution, standardised
+    against the training photos, beside its usual features.
+
+    Those statistics are as steady across real photos as the camera that took them, and a blur, grain
+    or a mesh moves them by many of their standard deviations; precision and FID in this space then
+    see texture, while the classifier's own features still say what the image shows. A strict judge
+    made by dropping the blur and noise augmentation from the small classifier was not strict (its
+    pooled features barely moved under a 0.5 px blur); this one meets the texture ladder
+    (:data:`cgan.metrics.judge_check.LADDER_TARGETS`). Predictions are the classifier's."""
+
+    def __init__(self, classifier: DomainClassifier, texture_weight: float = 2.0):
+        super().__init__()
+        self.classifier = classifier
+        self.texture_weight = texture_weight
+        channels = classifier.body[0].out_channels
+        self.register_buffer("texture_mean", torch.zeros(3 * channels))
+        self.register_buffer("texture_std", torch.ones(3 * channels))
+        self.register_buffer("feature_scale", torch.ones(()))
+        self.num_features = classifier.num_features + 3 * channels
+        self.config = {"texture_weight": texture_weight}
+
+    def texture(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3 * width): the first conv layer's responses, per channel: mean, spread, mean of 2x2 maxima."""
+        conv = self.classifier.body[0]
+        responses = F.relu(conv(images))
+        return torch.cat([responses.mean((2, 3)), responses.std((2, 3)), F.max_pool2d(responses, 2).mean((2, 3))], 1)
+
+    @torch.no_grad()
+    def calibrate(self, images: torch.Tensor, batch_size: int = 500) -> StrictJudge:
+        """Standardise against real images in [-1, 1]: each texture statistic to unit spread, the classifier's
+        features to unit total spread, so the two parts weigh as ``texture_weight`` says."""
+        texture, body = [], []
+        for start in range(0, len(images), batch_size):
+            batch = images[start : start + batch_size]
+            texture.append(self.texture(batch))
+            body.append(self.classifier.features(batch))
+        texture, body = torch.cat(texture), torch.cat(body)
+        self.texture_mean.copy_(texture.mean(0))
+        self.texture_std.copy_(texture.std(0).clamp_min(1e-6))
+        self.feature_scale.copy_(body.std(0).pow(2).sum().sqrt().clamp_min(1e-6))
+        return self
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] -> (B, num_features): what the image shows, then how its texture compares."""
+        standardised = (self.texture(images) - self.texture_mean) / self.texture_std
+        texture = self.texture_weight * standardised / standardised.shape[1] ** 0.5
+        return torch.cat([self.classifier.features(images) / self.feature_scale, texture], 1)
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """Logits from :meth:`features`' output (the classifier's part of it)."""
+        return self.classifier.head(features[:, : self.classifier.num_features] * self.feature_scale)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier(images)
 
 
 def augment_batch(images: torch.Tensor, augment: Sequence[str], gen: torch.Generator) -> torch.Tensor:
@@ -155,6 +212,14 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
                         "and paths overrides; it saves under paths.judge_dir), or point "
                         "callbacks.generation_metrics.classifier_path (train.py) / classifier_path (cgan-evaluate) at one")
     saved = torch.load(path, map_location="cpu", weights_only=True)
+    model, test_accuracy = _checked_classifier(path, saved, class_names, image_shape)
+    model.requires_grad_(False)
+    return model.to(device).eval(), test_accuracy
+
+
+def _checked_classifier(path: Path, saved, class_names, image_shape) -> tuple[DomainClassifier, float]:
+    """(the saved DomainClassifier, its saved test accuracy), after checking that the file is a judge of this
+    version that fits the data (a strict judge's file: its classifier)."""
     if not isinstance(saved, dict) or saved.get("judge_format") != JUDGE_FORMAT:
         raise UserError(f"{path} is not a classifier written by this version of cgan-judge; "
                         "make it again with that command")
@@ -166,22 +231,45 @@ def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
         raise UserError(f"classifier {path} knows classes {saved['class_names']}, the generator "
                         f"{list(class_names)}; make a matching one with cgan-judge")
     model = DomainClassifier(**config)
+    state = saved["state_dict"]
+    if "strict_format" in saved:
+        state = {k.removeprefix("classifier."): v for k, v in state.items() if k.startswith("classifier.")}
     try:
-        model.load_state_dict(saved["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as err:
         raise UserError(f"{path} does not fit this version's classifier; make it again with "
                         "cgan-judge") from err
-    model.requires_grad_(False)
-    return model.to(device).eval(), saved["test_accuracy"]
+    return model, saved["test_accuracy"]
+
+
+STRICT_FORMAT = 1  # the strict judge's own layout (StrictJudge); bumped when it changes
+
+
+def save_strict_judge(judge: StrictJudge, path: Path, class_names: Sequence[str], test_accuracy: float,
+                      augment: Sequence[str] = ()) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"judge_format": JUDGE_FORMAT, "strict_format": STRICT_FORMAT, "config": judge.classifier.config,
+                "strict_config": judge.config, "class_names": list(class_names), "test_accuracy": test_accuracy,
+                "augment": list(augment), "state_dict": judge.state_dict()}, tmp)
+    tmp.replace(path)
 
 
 def load_strict_judge(path: str | Path, class_names: Sequence[str] | None = None,
                       image_shape: Sequence[int] | None = None, device: str | torch.device = "cpu"):
-    """The strict judge beside the forgiving judge at ``path`` (frozen), or None where there is none: a
-    judge trained without blur and noise (the digits') is strict itself, and an older cgan-judge wrote
-    only the forgiving one."""
+    """The strict judge beside the forgiving judge at ``path`` (frozen), or None where there is none: the
+    digits' judge trains without blur and noise and sees texture itself, and a strict judge written by an
+    older cgan-judge (a classifier that forgave blur) is passed over with a warning."""
     strict = strict_judge_path(path)
     if not strict.is_file():
         return None
-    return load_judge(strict, class_names, image_shape, device)[0]
-
+    saved = torch.load(strict, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("strict_format") != STRICT_FORMAT:
+        log.warning("%s was written by an older cgan-judge and forgives texture; strict_* scores are off until "
+                    "cgan-judge makes it again (same data and size)", strict)
+        return None
+    classifier, _ = _checked_classifier(strict, saved, class_names, image_shape)
+    judge = StrictJudge(classifier, **saved["strict_config"])
+    judge.load_state_dict(saved["state_dict"])
+    judge.requires_grad_(False)
+    return judge.to(device).eval()

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from torch.profiler import record_function
 
 from cgan.checkpoints import CHECKPOINT_FORMAT
 from cgan.errors import TrainingDiverged
@@ -348,9 +349,11 @@ class ConditionalGAN(L.LightningModule):
         # Lazy penalties are scaled up by the interval to the same average strength; gamma follows the schedule.
         scale = 0.5 * hp.r1_interval * self._gamma_factor
         if r1_now:
-            loss = loss + scale * hp.r1_gamma * penalties.zero_centred_penalty(real_logits, real)
+            with record_function("step/R1 gradient"):  # its second derivative runs in D's backward
+                loss = loss + scale * hp.r1_gamma * penalties.zero_centred_penalty(real_logits, real)
         if r2_now:
-            loss = loss + scale * hp.r2_gamma * penalties.zero_centred_penalty(fake_logits, fake)
+            with record_function("step/R2 gradient"):
+                loss = loss + scale * hp.r2_gamma * penalties.zero_centred_penalty(fake_logits, fake)
         if hp.get("lecam_weight", 0) > 0:
             anchors = self.lecam_anchors
             loss = loss + hp.lecam_weight * penalties.lecam_penalty(real_logits, fake_logits, anchors[0], anchors[1])
@@ -394,26 +397,32 @@ class ConditionalGAN(L.LightningModule):
         self._follow_schedule(opt_g, opt_d)
 
         # One G forward per batch: its output is detached for D's step and reused for G's.
-        with torch.set_grad_enabled(g_step_now):
+        # The step/* ranges name its phases for the profiler (cgan.tools.profile_step); microseconds otherwise.
+        with torch.set_grad_enabled(g_step_now), record_function("step/G forward"):
             fake = self.generator(self.sample_noise(real.shape[0]), labels)
 
         with self.toggled_optimizer(opt_d):
-            d_loss, real_logits, fake_logits = self._discriminator_loss(real, fake.detach(), labels, batch_idx)
+            with record_function("step/D loss (D forward, penalties)"):
+                d_loss, real_logits, fake_logits = self._discriminator_loss(real, fake.detach(), labels, batch_idx)
             if self._diverged("d_loss", d_loss):
                 return
-            self._step(opt_d, d_loss)
+            with record_function("step/D backward + optimizer"):
+                self._step(opt_d, d_loss)
 
         d_metrics = torch.stack([d_loss.detach(), torch.sigmoid(real_logits.detach()).mean(),
                                  torch.sigmoid(fake_logits.detach()).mean()])
         g_loss = None
         if g_step_now:
             with self.toggled_optimizer(opt_g):  # D frozen: no gradients computed for its weights
-                g_loss = self._generator_loss(fake, labels, real)
+                with record_function("step/G loss (D forward on fakes)"):
+                    g_loss = self._generator_loss(fake, labels, real)
                 if self._diverged("g_loss", g_loss):
                     return
-                self._step(opt_g, g_loss)
+                with record_function("step/G backward + optimizer"):
+                    self._step(opt_g, g_loss)
             if self.generator_ema is not None:
-                self.update_ema()
+                with record_function("step/EMA update"):
+                    self.update_ema()
             g_loss = g_loss.detach()
         self._record(d_metrics, g_loss)
 

@@ -1,6 +1,10 @@
-"""``trainer.precision=auto``: bf16 where the hardware computes it faster, float32 elsewhere.
+"""``trainer.precision=auto``: bf16 on a GPU that supports it, float32 on every CPU.
 
-On a CPU with bf16 matrix units, PyTorch's autocast runs convolutions and matrix products in bfloat16
+On a CPU, bf16-mixed trains worse at equal images: the gesture preset's FID doubled and its samples
+gained grain (docs/results.md#bf16-on-a-cpu), so ``auto`` trains a CPU in float32 until bf16 matches it;
+``trainer.precision=bf16-mixed`` still chooses it.
+
+Chosen by hand on a CPU with bf16 matrix units, PyTorch's autocast runs convolutions and matrix products in bfloat16
 through oneDNN: Intel's AMX tiles do them 5-6x faster than float32 (a 2048x2048 matmul 1,577 against
 257 GFLOP/s on 2 cores), AVX512-BF16 about 2x; a whole training step gains less, since BatchNorm,
 activations and the optimizer stay float32 (docs/devices-speed-sweeps.md). On CUDA devices that
@@ -38,7 +42,8 @@ def choose_precision(requested: str | int, accelerator: str) -> tuple[str, str]:
         return "32-true", f"{torch.cuda.get_device_name()} has no bf16 support"
     if accelerator in ("cpu", "auto"):
         units = cpu_bf16_units()
-        if units:
-            return "bf16-mixed", f"this CPU has {units} bf16 matrix units"
+        if units:  # faster, but not yet as good: see the module's docstring
+            return "32-true", (f"this CPU has {units} bf16 matrix units, but bf16-mixed trains worse images "
+                               "here at equal images (docs/results.md#bf16-on-a-cpu)")
         return "32-true", "this CPU has no bf16 matrix units (AMX or AVX512-BF16)"
     return "32-true", f"float32 on {accelerator}"
