@@ -15,7 +15,7 @@ repeat's ratio and the median are printed: a slow spell of the machine hits both
 DataLoader(num_workers=2) + the plain loop. Then the breakdown: where a batch of the plain loop goes,
 phase by phase, what the framework adds, a grid and a checkpoint amortised over their intervals; the
 FLOPs of a batch (torch.utils.flop_counter: convolutions and matmuls) and the share of this device's
-measured float32 matmul and convolution peaks.
+measured matmul and convolution peaks in the precision the framework trained in (the plain loop runs in it too).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from omegaconf import open_dict
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from cgan.checkpoints import batches_trained
 from cgan.data import build_datamodule
 from cgan.data.base import to_unit_range
 from cgan.tools.plain_loop import PhaseClock, PlainLoop, unsupported_methods
@@ -63,16 +64,17 @@ def best_rate(work, flops: float, device: torch.device, reps: int = 5, trials: i
     return best
 
 
-def matmul_peak(device: torch.device, n: int = 1024) -> float:
-    """Measured float32 matmul FLOP/s on this device: the ceiling a training step is compared with."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_peak(device: torch.device, n: int = 1024, dtype: torch.dtype = torch.float32) -> float:
+    """Measured matmul FLOP/s on this device in ``dtype``: the ceiling a training step is compared with."""
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     return best_rate(lambda: a @ b, 2 * n**3, device)
 
 
-def conv_peak(device: torch.device, batch: int = 64, channels: int = 128, size: int = 16) -> float:
-    """Measured float32 FLOP/s of a large 3x3 convolution (forward), the kind of kernel a conv GAN runs."""
-    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device).requires_grad_(False)
-    x = torch.randn(batch, channels, size, size, device=device)
+def conv_peak(device: torch.device, batch: int = 64, channels: int = 128, size: int = 16,
+              dtype: torch.dtype = torch.float32) -> float:
+    """Measured FLOP/s of a large 3x3 convolution (forward) in ``dtype``, the kind of kernel a conv GAN runs."""
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device, dtype).requires_grad_(False)
+    x = torch.randn(batch, channels, size, size, device=device, dtype=dtype)
     flops = 2 * batch * channels * channels * 9 * size * size
     return best_rate(lambda: conv(x), flops, device)
 
@@ -113,15 +115,15 @@ class StepTimer(L.Callback):
         self.n_warmup, self.start, self.seconds, self.batches = n_warmup, None, None, 0
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        if self.start is None and trainer.fit_loop.epoch_loop._batches_that_stepped >= self.n_warmup:
+        if self.start is None and batches_trained(trainer) >= self.n_warmup:
             sync(pl_module.device)
             self.start = time.perf_counter()
-            self.first = trainer.fit_loop.epoch_loop._batches_that_stepped
+            self.first = batches_trained(trainer)
 
     def on_train_end(self, trainer, pl_module):
         sync(pl_module.device)
         self.seconds = time.perf_counter() - self.start
-        self.batches = trainer.fit_loop.epoch_loop._batches_that_stepped - self.first
+        self.batches = batches_trained(trainer) - self.first
 
 
 class FlopCount(TorchDispatchMode):
@@ -322,7 +324,11 @@ def run(args) -> dict:
         if args.breakdown:
             results["phases"] = breakdown(cfg, datamodule, device, args.warmup, args.batches)
             results["periodic"] = periodic_costs(args.overrides, cfg, datamodule, device, results["framework"] / batch)
-    results["peaks"] = {"matmul": matmul_peak(device), "conv 3x3": conv_peak(device)}
+    # The peaks of the precision the framework trained in (trainer.precision=auto resolved by now): a bf16
+    # step is a share of what bf16 kernels can do, a float32 one of float32's.
+    dtype = autocast_dtype(cfg) or torch.float32
+    results["precision"] = str(cfg.trainer.precision)
+    results["peaks"] = {"matmul": matmul_peak(device, dtype=dtype), "conv 3x3": conv_peak(device, dtype=dtype)}
     return results
 
 
@@ -331,7 +337,8 @@ def report(results: dict) -> str:
     peak = max(peaks.values())
     lines = [f"device {results['device']} ({results['threads']} threads), batch {batch}, "
              f"median of {results['repeats']} interleaved runs",
-             "measured float32 peaks: " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())]
+             f"trained in {results['precision']}; measured peaks in it: "
+             + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())]
     fpb = results.get("flops_per_batch")
     if fpb:
         lines.append(f"{fpb / 1e9:.2f} GFLOP per batch ({fpb / batch / 1e6:.1f} MFLOP per image; convolutions "

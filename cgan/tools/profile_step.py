@@ -34,6 +34,7 @@ import lightning as L
 import torch
 from omegaconf import open_dict
 
+from cgan.checkpoints import batches_trained
 from cgan.data import build_datamodule
 from cgan.tools.bench import autocast_dtype, compose_config
 from cgan.training import build_loggers, build_model, build_trainer
@@ -91,17 +92,22 @@ class ProfileWindow(L.Callback):
         for net_name in ("generator", "discriminator"):
             net = getattr(pl_module, net_name)
             for child_name, child in net.named_children():
-                name = f"{'G' if net_name == 'generator' else 'D'}.{child_name}"
-                self._hooks.append(child.register_forward_hook(self._keeper(name, child)))
+                prefix = f"{'G' if net_name == 'generator' else 'D'}.{child_name}"
+                # A Sequential's layers one by one (nets may run them in a loop of their own).
+                layers = (child.named_children() if isinstance(child, (torch.nn.Sequential, torch.nn.ModuleList))
+                          else [("", child)])
+                for layer_name, layer in layers:
+                    name = f"{prefix}.{layer_name} {type(layer).__name__}" if layer_name else prefix
+                    self._hooks.append(layer.register_forward_hook(self._keeper(name, layer)))
 
     def _keeper(self, name, module):
         def keep(mod, args, output):
             if name not in self.block_inputs and args and all(isinstance(a, torch.Tensor) for a in args):
-                self.block_inputs[name] = (module, tuple(a.detach().float().clone() for a in args))
+                self.block_inputs[name] = (module, tuple(a.detach().clone() for a in args))
         return keep
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        done = trainer.fit_loop.epoch_loop._batches_that_stepped
+        done = batches_trained(trainer)
         if done == self.warmup and self.profiler is None:
             for hook in self._hooks:
                 hook.remove()

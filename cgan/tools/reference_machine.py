@@ -38,7 +38,11 @@ from cgan.data import build_datamodule
 from cgan.tools.bench import compose_config, conv_peak, matmul_peak, time_framework
 from cgan.training import compose_train_config
 from cgan.training.callbacks import parse_interval
+from cgan.training.precision import cpu_bf16_units
 
+# Each preset is timed in both precisions a CPU can train in: float32 (what trainer.precision=auto picks on a
+# CPU) and bf16-mixed (faster where the CPU has bf16 matrix units, chosen by hand).
+PRECISIONS = ("32-true", "bf16-mixed")
 # (what the pages call it, its overrides, batches timed per repeat: about 20 s each on 2 cores)
 PRESETS = [
     ("python train.py", [], 300),
@@ -71,7 +75,8 @@ def cpu_description() -> str:
         pass
     vector = "AVX-512" + (" with BF16" if "avx512_bf16" in flags else "") if "avx512f" in flags else \
         ("AVX2, no AVX-512" if "avx2" in flags else "no AVX2")
-    return f"{name}, {os.cpu_count()} cores, {vector}"
+    units = cpu_bf16_units()  # what PyTorch itself finds: AMX tiles, AVX512-BF16 or neither
+    return f"{name}, {os.cpu_count()} cores, {vector}, bf16 matrix units: {units or 'none'}"
 
 
 def full_run_images(cfg: DictConfig, datamodule, rate: float) -> tuple[int, str]:
@@ -91,25 +96,30 @@ def full_run_images(cfg: DictConfig, datamodule, rate: float) -> tuple[int, str]
 
 
 def measure(shared: list[str], repeats: int) -> tuple[list[dict], dict]:
-    rates: dict[str, list[float]] = {name: [] for name, _, _ in PRESETS}
+    runs = [(name, overrides, batches, precision) for name, overrides, batches in PRESETS for precision in PRECISIONS]
+    rates: dict[tuple[str, str], list[float]] = {(name, precision): [] for name, _, _, precision in runs}
     built = {}
-    for _ in range(repeats):  # interleaved: a slow spell of the machine hits every preset alike
-        for name, overrides, batches in PRESETS:
-            cfg = compose_config([*overrides, *shared], Path(tempfile.mkdtemp(prefix="cgan-reference-")))
+    for _ in range(repeats):  # interleaved: a slow spell of the machine hits every preset and precision alike
+        for name, overrides, batches, precision in runs:
+            cfg = compose_config([*overrides, *shared, f"trainer.precision={precision}"],
+                                 Path(tempfile.mkdtemp(prefix="cgan-reference-")))
             if name not in built:  # the data read once per preset
                 built[name] = build_datamodule(cfg)
-            rates[name].append(time_framework(cfg, built[name], n_warmup=max(3, batches // 10), n_timed=batches))
+            rates[name, precision].append(time_framework(cfg, built[name], n_warmup=max(3, batches // 10),
+                                                         n_timed=batches))
     rows = []
-    for name, overrides, _ in PRESETS:
-        rate = statistics.median(rates[name])
+    for name, overrides, _, precision in runs:
+        rate = statistics.median(rates[name, precision])
         full = compose_train_config([*overrides, *shared], tempfile.mkdtemp(prefix="cgan-reference-"))  # as train.py
         images, decided_by = full_run_images(full, built[name], rate)
-        rows.append({"preset": name, "images_per_s": rate, "full_run_images": images,
+        rows.append({"preset": name, "precision": precision, "images_per_s": rate, "full_run_images": images,
                      "decided_by": decided_by, "minutes": images / rate / 60,
                      "batch": full.data.batch_size, "size": "x".join(map(str, built[name].image_shape[1:]))})
     device = torch.device("cpu")
-    machine = {"cpu": cpu_description(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-               "matmul_gflops": matmul_peak(device) / 1e9, "conv_gflops": conv_peak(device) / 1e9}
+    machine = {"cpu": cpu_description(), "threads": torch.get_num_threads(), "torch": torch.__version__}
+    for label, dtype in (("float32", torch.float32), ("bf16", torch.bfloat16)):
+        machine[f"matmul_gflops_{label}"] = matmul_peak(device, dtype=dtype) / 1e9
+        machine[f"conv_gflops_{label}"] = conv_peak(device, dtype=dtype) / 1e9
     return rows, machine
 
 
@@ -118,13 +128,14 @@ def real_machine_line() -> str:
 
 
 def report(rows: list[dict], machine: dict) -> str:
-    lines = [f"{machine['cpu']}; torch {machine['torch']}, {machine['threads']} threads; float32 peaks measured: "
-             f"matmul {machine['matmul_gflops']:.0f} GFLOP/s, 3x3 conv {machine['conv_gflops']:.0f} GFLOP/s", "",
-             "| preset | images | batch | images/s (training steps) | a full run | images seen | minutes |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    peaks = "; ".join(f"{label} matmul {machine[f'matmul_gflops_{label}']:.0f}, 3x3 conv "
+                      f"{machine[f'conv_gflops_{label}']:.0f} GFLOP/s" for label in ("float32", "bf16"))
+    lines = [f"{machine['cpu']}; torch {machine['torch']}, {machine['threads']} threads; peaks measured: {peaks}", "",
+             "| preset | precision | images | batch | images/s (training steps) | a full run | images seen | minutes |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
-        lines.append(f"| `{row['preset']}` | {row['size']} | {row['batch']} | {row['images_per_s']:,.0f} | "
-                     f"{row['decided_by']} | {row['full_run_images']:,} | {row['minutes']:.1f} |")
+        lines.append(f"| `{row['preset']}` | {row['precision']} | {row['size']} | {row['batch']} | "
+                     f"{row['images_per_s']:,.0f} | {row['decided_by']} | {row['full_run_images']:,} | {row['minutes']:.1f} |")
     return "\n".join(lines)
 
 

@@ -185,10 +185,12 @@ def test_reference_machine_prints_each_presets_rate_and_full_run(monkeypatch, ca
                                   "trainer.max_epochs=3"], 2)])
     reference_machine.main(["--repeats", "1", "data.source=sample", "data.batch_size=16"])
     out = capsys.readouterr().out
-    assert "float32 peaks measured: matmul" in out and ("AVX" in out or "unknown" in out)
+    assert "peaks measured: float32 matmul" in out and "bf16 matmul" in out and ("AVX" in out or "unknown" in out)
+    assert "bf16 matrix units: " in out  # AMX, AVX512-BF16 or none, as PyTorch finds them
     rows = [line for line in out.splitlines() if line.startswith("| `")]
-    assert len(rows) == 2
+    assert len(rows) == 4  # each preset in float32 and in bf16-mixed
     mlp = [cell.strip() for cell in rows[0].strip("|").split("|")]
-    assert mlp[1] == "28x28" and mlp[2] == "16" and float(mlp[3].replace(",", "")) > 0
-    assert mlp[4] == "20 epochs" and mlp[5] == f"{20 * (4500 // 16) * 16:,}"  # the bundled 4,500 training digits
-    assert rows[1].split("|")[5].strip() == "3 epochs"
+    assert mlp[1] == "32-true" and [cell.strip() for cell in rows[1].strip("|").split("|")][1] == "bf16-mixed"
+    assert mlp[2] == "28x28" and mlp[3] == "16" and float(mlp[4].replace(",", "")) > 0
+    assert mlp[5] == "20 epochs" and mlp[6] == f"{20 * (4500 // 16) * 16:,}"  # the bundled 4,500 training digits
+    assert rows[2].split("|")[6].strip() == "3 epochs"
