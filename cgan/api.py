@@ -34,7 +34,7 @@ from omegaconf.errors import OmegaConfBaseException
 from PIL import Image
 
 from cgan.checkpoints import best_or_last, checkpoint_file, newest_run_checkpoint
-from cgan.config import CONF_DIR, check_no_missing_values
+from cgan.config import CONF_DIR, check_config_tree, check_no_missing_values
 from cgan.errors import UserError
 from cgan.generation import (TrainedGenerator, generate, generate_with_rejection, interpolate, load_discriminator,
                              load_generator, resolve_labels, write_samples)
@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 def compose_config(config_name: str, overrides: Sequence[str], run_dir: Path | None = None) -> DictConfig:
     """conf/<config_name>.yaml with command-line style ``overrides``; a composition error (an unknown key or
     group option, a malformed override) is one sentence."""
+    check_config_tree()
     overrides = [str(o) for o in overrides]
     placed = [f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}"] if run_dir is not None else []
     if GlobalHydra.instance().is_initialized():  # a composition left behind by an earlier call
@@ -126,7 +127,7 @@ class Run:
 
     @property
     def best_checkpoint(self) -> Path | None:
-        """The checkpoint at the lowest FID, kept when the run scored itself (a classifier was there)."""
+        """The checkpoint at the lowest FID (strict, for photos), kept when the run scored itself (a classifier was there)."""
         path = self.dir / "checkpoints" / "best.ckpt"
         return path if path.is_file() else None
 
@@ -296,7 +297,7 @@ def load(source: str | Path | None = None, device: str = "cpu") -> Generator:
 # -- the classifier and the scores ---------------------------------------------------------------------
 def judge(*overrides: str) -> Path:
     """Train and check the held-out classifier the scores use, as ``cgan-judge <overrides>`` (``data=rps``);
-    once per dataset. Returns its file; training then keeps ``best.ckpt`` at the lowest FID."""
+    once per dataset. Returns its file; training then keeps ``best.ckpt`` at the lowest (strict) FID."""
     from cgan.metrics.judge_check import train_judge
 
     return train_judge(compose_config("judge", overrides))

@@ -78,8 +78,8 @@ def resolve_resume_path(ckpt_path: str | None, run_dir: str | Path) -> Path | No
 
 
 def best_or_last(checkpoints: Path) -> Path:
-    """A run's ``best.ckpt`` (its weights at the lowest FID, kept when a classifier scored it while it
-    trained) when it has one, else its ``last.ckpt``; says which it took."""
+    """A run's ``best.ckpt`` (its weights at the lowest FID, the strict judge's for photos, kept when a classifier
+    scored it while it trained) when it has one, else its ``last.ckpt``; says which it took."""
     best = checkpoints / "best.ckpt"
     if best.is_file():
         log.info("Using %s: the run's weights at its lowest FID while training (pass %s for its last weights)",
@@ -143,6 +143,15 @@ def check_resumable(ckpt: dict, path: Path, model_hparams: dict) -> None:
         if saved.get(key) != model_hparams.get(key):
             raise UserError(f"cannot resume from {path}: it was trained with model {key}={saved.get(key)!r}, "
                             f"this run has {model_hparams.get(key)!r}; resume with the same model and data config")
+
+
+def batches_trained(trainer) -> int:
+    """Batches trained so far: the x-axis of every logged scalar and picture, and what a checkpoint saves as
+    ``logged_batches``. ``trainer.global_step`` counts optimizer steps (D's and G's), which would put curves
+    and images of the same moment at different x positions. Inside ``on_train_batch_end`` and the training
+    step it is still the current batch's index (Lightning advances it after them). The one reader of
+    Lightning's private counter."""
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
 
 
 def logged_batches(ckpt: dict) -> int:

@@ -16,6 +16,14 @@ from cgan.errors import UserError
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
+def check_config_tree() -> None:
+    """The commands and the API compose ``conf/`` beside the package: an editable install from the clone. A plain
+    ``pip install .`` copies the package without it, and is told so in one sentence."""
+    if not Path(CONF_DIR, "train.yaml").is_file():
+        raise UserError(f"cgan's config tree is not at {CONF_DIR} (installed with a plain `pip install .`?): "
+                        "install it from the clone with `pip install -e .` and run the commands there")
+
+
 def folder_key(root: str | None) -> str:
     """``_`` and 8 hex digits naming an image folder's contents (class folders, file names and sizes), so
     two folders with the same class names never share a classifier file; '' for data without a folder.

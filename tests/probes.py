@@ -10,6 +10,8 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from cgan.checkpoints import batches_trained
+
 
 class RankProbe(L.Callback):
     """Each rank writes down what its G drew in the training step of every batch (the noise and the
@@ -31,7 +33,7 @@ class RankProbe(L.Callback):
             self.fakes[self._batch] = output.detach().cpu().clone()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self._batch = trainer.fit_loop.epoch_loop._batches_that_stepped
+        self._batch = batches_trained(trainer)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self._batch = None
@@ -54,5 +56,5 @@ class CtrlCAtBatch(L.Callback):
         self.batch = batch
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.fit_loop.epoch_loop._batches_that_stepped + 1 == self.batch:
+        if batches_trained(trainer) + 1 == self.batch:
             os.kill(os.getpid(), signal.SIGINT)

@@ -248,12 +248,21 @@ def test_readme_installs_and_tests_with_the_commands_ci_runs():
     readme = (ROOT / "README.md").read_text()
     quickstart = re.search(r"## Quickstart.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
     extras = re.search(r"## Extras.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
-    installs = [line for line in (quickstart + extras).splitlines() if line.startswith(("pip ", "python3"))]
+    installs = [line.split("#")[0].strip() for line in (quickstart + extras).splitlines()
+                if line.startswith(("pip ", "python3"))]
     assert len(installs) == 4, installs  # venv, PyTorch, the project, the extras
     ci_lines = [line.strip() for line in ci.splitlines()]
-    for line in installs:
-        command = line.split("#")[0].strip()
-        assert command in ci_lines, f"README's install line {command!r} is not what .ci/run runs"
+    # PyTorch: README's is the CPU build from PyTorch's index, CI's the build on its machine; both install
+    # torch and torchvision before the project.
+    readme_torch = [line for line in installs if line.startswith("pip install torch")]
+    ci_torch = [line for line in ci_lines if line.startswith("pip install torch")]
+    assert len(readme_torch) == len(ci_torch) == 1 and "--index-url https://download.pytorch.org/whl/cpu" in readme_torch[0]
+    for torch_line in readme_torch + ci_torch:
+        assert re.findall(r"\btorch\b|\btorchvision\b", torch_line.split("--")[0]) == ["torch", "torchvision"], torch_line
+    assert ci_lines.index(ci_torch[0]) < ci_lines.index("pip install -e .")
+    for command in installs:
+        if command not in readme_torch:  # the venv, the project, the extras: exactly what CI runs
+            assert command in ci_lines, f"README's install line {command!r} is not what .ci/run runs"
     tests = re.search(r"## Tests.*?```bash\n(.*?)```", readme, flags=re.S).group(1)
     full = [line.split("#")[0].strip() for line in tests.splitlines() if "what CI runs" in line]
     assert full and ci.rstrip().splitlines()[-1].strip() == full[0]
@@ -459,3 +468,31 @@ def test_every_images_or_minutes_figure_of_a_preset_is_the_reference_tables():
                 if abs(float(figure) - minutes) >= 0.5 and float(figure) != cap:
                     wrong.append(f"{page.name}: {named[0]}: {figure} minutes, the table says {minutes}: {sentence[:160]}")
     assert not wrong, "\n".join(wrong)
+
+
+def judge_minutes() -> dict[str, float]:
+    """The reference table's minutes of each classifier command: ``cgan-judge`` (digits), ``cgan-judge data=rps``."""
+    page = (ROOT / "docs" / "devices-speed-sweeps.md").read_text()
+    section = page[page.index("## Reference machine"):page.index("## Speed")]
+    rows = re.findall(r"^\| `(cgan-judge(?: data=rps)?)` \| \| ([\d.]+)", section, re.M)
+    return {name: float(minutes) for name, minutes in rows}
+
+
+def test_every_classifier_time_is_the_reference_tables():
+    """'a 5.5-minute classifier', 'the digits' classifier: 2.4 minutes': each page quotes the table, code
+    comments included (the quickstart's times are comments)."""
+    table = judge_minutes()
+    assert set(table) == {"cgan-judge", "cgan-judge data=rps"}, table
+    wrong, seen = [], 0
+    for page in PAGES:
+        if page.name == "history.md":
+            continue
+        for line in page.read_text().splitlines():
+            for figure in re.findall(r"(\d+(?:\.\d+)?)[- ]minutes? classifier|classifier: (\d+(?:\.\d+)?) minutes", line):
+                minutes = float(figure[0] or figure[1])
+                gestures = "rps" in line or "gesture" in line
+                expected = table["cgan-judge data=rps" if gestures else "cgan-judge"]
+                seen += 1
+                if minutes != expected:
+                    wrong.append(f"{page.name}: {minutes} minutes, the table says {expected}: {line.strip()[:140]}")
+    assert seen >= 2 and not wrong, "\n".join(wrong) or "no classifier time found"

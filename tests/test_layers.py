@@ -26,7 +26,6 @@ LAYERS = {
     "cgan.api": 6.5,  # the Python face: composes configs, calls training, generation and metrics
     "cgan": 6.75,  # the package itself re-exports the api (lazily: `import cgan` loads no torch)
     "cgan.cli": 7,
-    "cgan.evaluate": 7.5, "cgan.judge": 7.5, "cgan.export": 7.5,  # the old `python -m cgan.<command>` names
     "cgan.tools": 8,
 }
 

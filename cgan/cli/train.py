@@ -31,6 +31,24 @@ def resume_command(run_dir: str) -> str:
     return shlex.join([*program, *overrides, f"hydra.run.dir={run_dir}", "ckpt_path=last"])
 
 
+def say_what_next(cfg: DictConfig, run) -> None:
+    """At the end of a run: where it wrote, the checkpoint to use, and the commands that sample it and train it
+    longer (the same run, each of its caps doubled)."""
+    from cgan.training.budget import longer
+
+    run_dir = Path(cfg.paths.output_dir)
+    if run_dir.is_absolute() and run_dir.is_relative_to(Path.cwd()):
+        run_dir = run_dir.relative_to(Path.cwd())
+    best = run_dir / "checkpoints" / "best.ckpt"
+    checkpoint = best if best.is_file() else run_dir / "checkpoints" / "last.ckpt"
+    first_class = list(run.model.hparams.get("class_names") or ["0"])[0]
+    extend = longer(cfg.trainer)
+    log.info("Done: outputs in %s; its generator: %s", run_dir, checkpoint)
+    log.info("Sample it: %s", shlex.join(["python", "sample.py", f"ckpt_path={run_dir}", f"labels=[{first_class}]"]))
+    if extend:
+        log.info("Train it longer: %s %s", resume_command(str(run_dir)), extend)
+
+
 def share_cores_between_parallel_jobs(cfg: DictConfig) -> None:
     """Under hydra/launcher=joblib, n_jobs trainings run at once on this machine: unless num_threads is
     set, each gets its share of the cores (one thread when jobs >= cores). Small nets scale poorly across
@@ -84,6 +102,8 @@ def train_main(cfg: DictConfig) -> float | None:
             log.warning("Stopped by %s at global step %d; saved %s; %s", stop.signal_name, stop.global_step,
                         stop.ckpt_path, action)
         sys.exit(stop.exit_code)
+    if run.trainer.is_global_zero and not in_multirun():
+        say_what_next(cfg, run)
     # Returned for Hydra sweepers (e.g. Optuna), which minimise this value.
     objective = cfg.get("optimized_metric")
     return run.metrics.get(objective) if objective else None

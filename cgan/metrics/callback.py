@@ -11,6 +11,7 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
+from cgan.checkpoints import batches_trained
 from cgan.data.base import InMemoryImages
 from cgan.errors import UserError
 from cgan.images import log_image
@@ -88,7 +89,7 @@ class GenerationMetrics(L.Callback):
                        real_other if not self._floor_logged else None, self.n_per_class,
                        strict_judge=self.strict_judge, spectra=spectra)
         if spectra:
-            step = trainer.fit_loop.epoch_loop._batches_that_stepped
+            step = batches_trained(trainer)
             log_image(trainer.loggers, "metrics/spectrum",
                       spectrum_figure(spectra["fake"], spectra["real"], f"radial power spectrum, batch {step}"), step)
         return result
@@ -102,7 +103,7 @@ class GenerationMetrics(L.Callback):
             values = {f"metrics/{key.removesuffix('_mean')}": result[key] for key in LOGGED if key in result}
             self._floor_logged = self._floor_logged or "fid_floor" in result
             for logger in trainer.loggers:
-                logger.log_metrics(values, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+                logger.log_metrics(values, step=batches_trained(trainer))
             # Also where the final metrics are read from (HParams tab, the value returned to sweepers).
             trainer.callback_metrics.update({k: torch.tensor(v) for k, v in values.items()})
             images_seen = batches_done * trainer.datamodule.batch_size * trainer.world_size  # every rank's
@@ -124,10 +125,10 @@ class GenerationMetrics(L.Callback):
             return
         self._validations += 1
         if self._validations % self.every_n_val == 0:
-            self._run(trainer, pl_module, trainer.fit_loop.epoch_loop._batches_that_stepped)
+            self._run(trainer, pl_module, batches_trained(trainer))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped + 1  # Lightning counts this batch after the hook
+        step = batches_trained(trainer) + 1  # Lightning counts this batch after the hook
         if self.every_n_batches > 0 and step % self.every_n_batches == 0:
             self._run(trainer, pl_module, step)
 

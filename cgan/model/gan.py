@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.profiler import record_function
 
-from cgan.checkpoints import CHECKPOINT_FORMAT
+from cgan.checkpoints import CHECKPOINT_FORMAT, batches_trained
 from cgan.errors import TrainingDiverged
 from cgan.model import ada, ema, losses, penalties
 from cgan.model.augment import DiffAugment, parse_policy
@@ -257,7 +257,7 @@ class ConditionalGAN(L.LightningModule):
         if self.hparams.on_nan == "ignore":
             return False
         interval = self.hparams.get("nan_check_interval", 1)
-        if interval > 1 and (self.trainer.fit_loop.epoch_loop._batches_that_stepped + 1) % interval:
+        if interval > 1 and (batches_trained(self.trainer) + 1) % interval:
             return False  # checked every `interval` batches; checkpoints are still never written from NaN weights
         not_finite = (~torch.isfinite(loss.detach())).float()
         if not bool(self._sum_over_ranks(not_finite)):  # every rank skips or stops alike, or DDP would hang
@@ -296,7 +296,7 @@ class ConditionalGAN(L.LightningModule):
 
     def _update_ada(self, real_logits: torch.Tensor) -> None:
         hp = self.hparams
-        batches = self.trainer.fit_loop.epoch_loop._batches_that_stepped + 1  # saved, so a resume keeps the phase
+        batches = batches_trained(self.trainer) + 1  # saved, so a resume keeps the phase
         ada.update(self.ada_state, real_logits, batches, hp.ada_target, hp.ada_interval, hp.ada_images,
                    sum_over_ranks=self._sum_over_ranks, world_size=self.trainer.world_size)
 
@@ -443,7 +443,7 @@ class ConditionalGAN(L.LightningModule):
         if g_loss is not None:
             self._g_sum, self._g_count = self._g_sum + g_loss, self._g_count + 1
         trainer = self.trainer
-        batches = trainer.fit_loop.epoch_loop._batches_that_stepped + 1
+        batches = batches_trained(trainer) + 1
         if batches % trainer.log_every_n_steps and not trainer.should_stop:
             return
         values = dict(zip((f"{k}_step" for k in self.D_METRICS), d_metrics))

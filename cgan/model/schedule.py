@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from lightning.pytorch.callbacks import Timer
 
+from cgan.checkpoints import batches_trained
+
 SHAPES = ("constant", "linear", "cosine")
 
 
@@ -39,7 +41,7 @@ def run_progress(trainer) -> float:
     max_epochs = trainer.max_epochs
     batches = trainer.num_training_batches
     if max_epochs and max_epochs > 0 and batches and math.isfinite(batches) and batches > 0:
-        done = max(done, trainer.fit_loop.epoch_loop._batches_that_stepped / (max_epochs * batches))
+        done = max(done, batches_trained(trainer) / (max_epochs * batches))
     for callback in trainer.callbacks:
         if isinstance(callback, Timer) and callback._duration:
             done = max(done, callback.time_elapsed("train") / callback._duration)

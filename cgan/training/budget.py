@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from datetime import datetime, timedelta
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -65,10 +66,41 @@ def device_differences(cfg: DictConfig) -> list[str]:
     return differences
 
 
+def end_by(trainer: DictConfig, now: datetime | None = None) -> str:
+    """', by 10:09 at the latest' for a time-capped run started ``now`` (a resumed one ends sooner: its time
+    so far counts); '' where no time caps it (the progress lines then give the time left)."""
+    if not trainer.get("max_time"):
+        return ""
+    end = (now or datetime.now()) + parse_interval(trainer.max_time)
+    same_day = end.date() == (now or datetime.now()).date()
+    return f", by {end:%H:%M}" + ("" if same_day else f" on {end:%a %d %b}") + " at the latest"
+
+
 def say_the_budget(cfg: DictConfig) -> None:
-    """Log when this run stops, and what its device changed against a CPU run of the same command."""
-    log.info("This run stops %s", budget_words(cfg.trainer))
+    """Log when this run stops (the clock time, where a time caps it), and what its device changed against a
+    CPU run of the same command."""
+    log.info("This run stops %s%s", budget_words(cfg.trainer), end_by(cfg.trainer))
     differences = device_differences(cfg)
     if differences:
         log.info("On trainer.accelerator=%s this command trains differently from a CPU: %s",
                  cfg.trainer.accelerator, "; ".join(differences))
+
+
+def say_where_it_writes(output_dir: str) -> None:
+    """The run's folder and the TensorBoard command that watches it, at its start."""
+    log.info("This run writes to %s; watch it with: tensorboard --logdir %s", output_dir, output_dir)
+
+
+def longer(trainer: DictConfig) -> str:
+    """The overrides that let a finished run train as long again: each of its caps doubled (time, epochs, steps:
+    whichever stopped it), '' when nothing capped it."""
+    caps = []
+    if trainer.get("max_time"):
+        days, rest = divmod(int(2 * parse_interval(trainer.max_time).total_seconds()), 86400)
+        hours, rest = divmod(rest, 3600)
+        caps.append(f"trainer.max_time={days:02d}:{hours:02d}:{rest // 60:02d}:{rest % 60:02d}")
+    if trainer.get("max_epochs") not in (None, -1):
+        caps.append(f"trainer.max_epochs={2 * trainer.max_epochs}")
+    if trainer.get("max_steps", -1) not in (None, -1):
+        caps.append(f"trainer.max_steps={2 * trainer.max_steps}")
+    return " ".join(caps)

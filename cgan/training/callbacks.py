@@ -14,19 +14,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
 from torchvision.utils import save_image
 
+from cgan.checkpoints import batches_trained
 from cgan.images import class_grid, log_image
 from cgan.training.loggers import log_text
 
 log = logging.getLogger(__name__)
-
-
-def logged_step(trainer: L.Trainer) -> int:
-    """The x-axis Lightning uses for logged scalars: batches trained so far.
-
-    ``trainer.global_step`` counts optimizer steps (D and G), which would put
-    images and curves of the same moment at different x positions.
-    """
-    return trainer.fit_loop.epoch_loop._batches_that_stepped
 
 
 def parse_interval(value: str | float | timedelta | None) -> timedelta | None:
@@ -128,7 +120,7 @@ class ClassGridLogger(L.Callback):
         finally:
             generator.train(was_training)
         grid = class_grid(images, self.n_per_class)
-        step = logged_step(trainer)
+        step = batches_trained(trainer)
         log_image(trainer.loggers, self.tag, grid, step)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         path = self.dirpath / f"grid_epoch{trainer.current_epoch:03d}_step{step:07d}.png"
@@ -136,8 +128,8 @@ class ClassGridLogger(L.Callback):
         return path
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        # logged_step is this batch's index here (Lightning advances it after this hook).
-        if self.every_n_batches > 0 and (logged_step(trainer) + 1) % self.every_n_batches == 0:
+        # batches_trained is this batch's index here (Lightning advances it after this hook).
+        if self.every_n_batches > 0 and (batches_trained(trainer) + 1) % self.every_n_batches == 0:
             self.draw(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:

@@ -24,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from cgan.checkpoints import (
     AtomicCheckpointIO,
+    batches_trained,
     check_resumable,
     logged_batches,
     read_checkpoint,
@@ -33,7 +34,7 @@ from cgan.config import BIG_DEVICES, CONF_DIR, instantiate_or_explain
 from cgan.data import build_datamodule
 from cgan.errors import UserError
 from cgan.nets.dcgan import plan_upsampling
-from cgan.training.budget import say_the_budget
+from cgan.training.budget import say_the_budget, say_where_it_writes
 from cgan.training.callbacks import FlushLogsAfterCheckpoint
 from cgan.training.interrupts import GracefulStop
 from cgan.training.precision import choose_precision
@@ -102,7 +103,7 @@ class HParamsWithResults(L.Callback):
             else:
                 logger.log_hyperparams(self.params)
                 if metrics:
-                    logger.log_metrics(metrics, step=trainer.fit_loop.epoch_loop._batches_that_stepped)
+                    logger.log_metrics(metrics, step=batches_trained(trainer))
             logger.save()
 
 
@@ -282,6 +283,7 @@ def say_when_the_gestures_train_small(cfg: DictConfig) -> None:
 def train(cfg: DictConfig) -> TrainedRun:
     """Train one run as the config says (resuming when ``ckpt_path`` is set)."""
     check_values(cfg)
+    say_where_it_writes(cfg.paths.output_dir)
     say_the_budget(cfg)
     say_when_the_gestures_train_small(cfg)
     if cfg.get("print_config", True):
@@ -317,5 +319,5 @@ def train(cfg: DictConfig) -> TrainedRun:
         finish_runs(loggers, failed)  # also on an interrupt or error: the next job must not reuse the W&B run
     if trainer.is_global_zero:
         log.info("Finished at global step %d (%d batches); outputs in %s", trainer.global_step,
-                 trainer.fit_loop.epoch_loop._batches_that_stepped, Path(cfg.paths.output_dir))
+                 batches_trained(trainer), Path(cfg.paths.output_dir))
     return TrainedRun(trainer, model, datamodule, final_metrics(trainer))

@@ -42,8 +42,22 @@ def test_the_commands_have_one_module_each_under_cli():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", ["cgan.judge", "cgan.cli.app"])  # an old name, a new one
+@pytest.mark.parametrize("module", ["cgan.cli.judge", "cgan.cli.app"])
 def test_python_dash_m_forms_answer_help(module):
     result = run_script("-m", module, "--help", timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Powered by Hydra" in result.stdout and CONF_DIR not in result.stderr
+
+
+def test_the_api_functions_are_not_shadowed_by_modules_of_the_same_name():
+    """``cgan.judge``, ``cgan.evaluate``, ... are the API's functions, whatever was imported before: no module
+    ``cgan/<name>.py`` may replace one once imported (the commands live in cgan.cli)."""
+    import importlib
+
+    import cgan
+    import cgan.cli.evaluate, cgan.cli.export, cgan.cli.judge  # noqa: E401,F401  what the commands import
+
+    for name in ("judge", "evaluate", "train", "resume", "load"):
+        assert callable(getattr(cgan, name)), name
+        with pytest.raises(ModuleNotFoundError):
+            importlib.import_module(f"cgan.{name}")

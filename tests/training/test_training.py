@@ -1,6 +1,7 @@
 """A short real training run: what a user finds in the run dir afterwards."""
 
 import math
+import re
 
 import lightning as L
 import pytest
@@ -148,3 +149,33 @@ def test_stdout_that_is_not_a_terminal_gets_progress_lines_not_a_bar(tmp_path, c
     assert "\r" not in written  # no redrawn bar
     assert "img/s" in written  # but progress lines
     assert len(written) < 20_000, f"{len(written)} characters for 100 batches"
+    # What a user needs to act on: where it writes and how to watch it first, the time left as it goes, and at
+    # the end the checkpoint, the command that samples it and the one that trains it as long again.
+    lines = written.splitlines()
+    run_dir = str(tmp_path / "run")
+    assert f"This run writes to {run_dir}; watch it with: tensorboard --logdir {run_dir}" in lines[0]
+    progress = [line for line in lines if "img/s" in line]
+    assert progress and all(re.search(r"img/s  \d+:\d\d left", line) for line in progress), progress[:2]
+    assert "Done: outputs in" in written and "checkpoints/last.ckpt" in written
+    assert f"Sample it: python sample.py ckpt_path={run_dir} 'labels=[0]'" in written
+    assert re.search(rf"Train it longer: .* hydra.run.dir={run_dir} ckpt_path=last trainer.max_epochs=40 trainer.max_steps=400", written)
+
+
+def test_the_end_time_and_the_longer_run_follow_the_cap():
+    from datetime import datetime
+
+    from omegaconf import OmegaConf
+
+    from cgan.training.budget import end_by, longer
+    from cgan.training.progress import clock
+
+    start = datetime(2026, 12, 6, 9, 41)
+    capped = OmegaConf.create({"max_time": "00:00:28:00", "max_epochs": 300})
+    assert end_by(capped, start) == ", by 10:09 at the latest"
+    assert end_by(OmegaConf.create({"max_time": "01:00:00:00"}), start) == ", by 09:41 on Mon 07 Dec at the latest"
+    assert end_by(OmegaConf.create({"max_epochs": 20}), start) == ""
+    assert longer(capped) == "trainer.max_time=00:00:56:00 trainer.max_epochs=600"
+    assert longer(OmegaConf.create({"max_epochs": 20, "max_steps": -1})) == "trainer.max_epochs=40"
+    assert longer(OmegaConf.create({"max_epochs": -1, "max_steps": 500})) == "trainer.max_steps=1000"
+    assert longer(OmegaConf.create({"max_epochs": -1, "max_steps": -1})) == ""
+    assert (clock(65), clock(3725)) == ("1:05", "1:02:05")
