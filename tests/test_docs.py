@@ -74,8 +74,9 @@ def why_not_run(words: list[str]) -> str | None:
         return "an install step: .ci/run runs README's install lines (checked below)"
     if program == "pytest":
         return "the suite itself"
-    if program in ("tensorboard", "mlflow", "cgan-app"):
-        return "a server: tests/app serves the app, TensorBoard reads the events the tests check"
+    if program in ("tensorboard", "mlflow", "cgan-app", "jupyter"):
+        return ("a server: tests/app serves the app, TensorBoard reads the events the tests check, "
+                "tests/test_notebook.py runs docs/python.md in a Jupyter kernel")
     if program in ("cgan-quality", "cgan-sweep-bench", "cgan-crosscheck", "cgan-bench") or \
             (words[:2] == ["python", "-m"] and words[2].startswith("cgan.tools.")):
         return "a measurement tool of minutes: tests/tools runs each on small budgets"

@@ -125,3 +125,14 @@ def test_the_checker_sees_an_upward_import_inside_a_function(tmp_path):
     assert found >= {"cgan.training", "cgan.cli.common"}
     problems = [m for m in found if LAYERS[part_of(m)] > LAYERS["cgan.metrics"]]
     assert sorted(problems) == ["cgan.cli.common", "cgan.training"]
+
+
+def test_loading_a_generator_does_not_import_the_lightning_module():
+    """Sampling, export and the app rebuild nets from cgan.nets: the LightningModule's file stays unloaded."""
+    import subprocess
+    import sys
+
+    code = "import sys, cgan.generation; print(sorted(m for m in sys.modules if m.startswith('cgan.model')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "cgan.model.gan" not in done.stdout, done.stdout

@@ -17,7 +17,7 @@ from torch import nn
 
 from cgan.checkpoints import read_checkpoint
 from cgan.errors import UserError
-from cgan.model import build_generator
+from cgan.nets.build import build_generator
 
 
 @dataclass

@@ -18,7 +18,7 @@ from torch import nn
 from cgan.checkpoints import read_checkpoint
 from cgan.errors import UserError
 from cgan.generation.generator import TrainedGenerator, generate
-from cgan.model import build_discriminator
+from cgan.nets.build import build_discriminator
 
 
 def load_discriminator(ckpt_path: str | Path, device: str | torch.device = "cpu") -> nn.Module:

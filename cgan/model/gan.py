@@ -17,7 +17,6 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch.profiler import record_function
 
@@ -27,6 +26,7 @@ from cgan.model import ada, ema, losses, penalties
 from cgan.model.augment import DiffAugment, parse_policy
 from cgan.model.options import check_methods
 from cgan.model.schedule import Schedule, run_progress
+from cgan.nets.build import build_discriminator, build_generator
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +46,6 @@ def to_float32(*tensors: torch.Tensor | None) -> tuple:
 def _plain(cfg: Any) -> Any:
     """DictConfig -> dict, so hyperparameters pickle into checkpoints without omegaconf objects."""
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-
-
-def build_generator(generator: Mapping, latent_dim: int, num_classes: int, image_shape: Sequence[int]):
-    """The generator described by a ``_target_`` config; also what sampling uses to rebuild it."""
-    return instantiate(generator, latent_dim=latent_dim, num_classes=num_classes, image_shape=list(image_shape))
-
-
-def build_discriminator(discriminator: Mapping, num_classes: int, image_shape: Sequence[int]):
-    """The discriminator described by a ``_target_`` config; also what sample-time rejection rebuilds."""
-    return instantiate(discriminator, num_classes=num_classes, image_shape=list(image_shape))
 
 
 def apply_speed_options(generator: torch.nn.Module, discriminator: torch.nn.Module, hparams) -> None:

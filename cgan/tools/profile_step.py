@@ -162,12 +162,15 @@ def block_table(block_inputs: dict, dtype: torch.dtype | None, repeats: int = 5)
         params = [p for p in module.parameters() if p.requires_grad]
 
         def run(backward: bool):
-            inputs = tuple(a.clone().requires_grad_(backward and a.is_floating_point()) for a in args)
+            # Not leaves: an in-place activation may write into its input, as it does inside the net.
+            inputs = tuple(a.clone().requires_grad_(True).clone() if backward and a.is_floating_point() else a
+                           for a in args)
             with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
                 out = module(*inputs)
             if backward:
                 out = out[0] if isinstance(out, tuple) else out
-                out.float().square().mean().backward()
+                if out.requires_grad:  # a layer with no weights on an input without gradient has none
+                    out.float().square().mean().backward()
 
         timings = {}
         for backward in (False, True):

@@ -194,3 +194,22 @@ def test_reference_machine_prints_each_presets_rate_and_full_run(monkeypatch, ca
     assert mlp[2] == "28x28" and mlp[3] == "16" and float(mlp[4].replace(",", "")) > 0
     assert mlp[5] == "20 epochs" and mlp[6] == f"{20 * (4500 // 16) * 16:,}"  # the bundled 4,500 training digits
     assert rows[2].split("|")[6].strip() == "3 epochs"
+
+
+def test_profile_step_names_the_kinds_phases_and_layers_of_a_step(capsys):
+    """python -m cgan.tools.profile_step on a tiny DCGAN with R1: the operator table (convolutions on oneDNN's
+    kernels), the step's own phases, and each layer of G and D."""
+    from cgan.tools import profile_step
+
+    profile_step.main(["--warmup", "2", "--batches", "4", "model=dcgan", "model.generator.base_width=8",
+                       "model.discriminator.base_width=8", "model.r1_gamma=1", "data.source=sample",
+                       "data.batch_size=16", "trainer.precision=32-true"])
+    out = capsys.readouterr().out
+    assert "4 batches of 16 in 32-true" in out and "images/s" in out
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert "conv" in rows
+    if torch.backends.mkldnn.is_available():  # the CPU's fast path, named as such
+        assert "mkldnn_convolution" in rows["conv"]
+    assert {"step/G forward", "step/D loss (D forward, penalties)", "step/D backward + optimizer",
+            "step/G backward + optimizer", "step/R1 gradient"} <= set(rows)
+    assert any(name.startswith("G.net.") for name in rows) and any(name.startswith("D.") for name in rows)
