@@ -194,13 +194,19 @@ def fit_classifier(train: InMemoryImages, num_classes: int, image_shape: Sequenc
     return model.eval()
 
 
-def save_judge(model: DomainClassifier, path: Path, class_names: Sequence[str], test_accuracy: float,
-               augment: Sequence[str] = ()) -> None:
+def _write_atomically(payload: dict, path: Path) -> None:
+    """torch.save to a temporary name, then renamed over ``path``: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    torch.save({"judge_format": JUDGE_FORMAT, "config": model.config, "class_names": list(class_names),
-                "test_accuracy": test_accuracy, "augment": list(augment), "state_dict": model.state_dict()}, tmp)
+    torch.save(payload, tmp)
     tmp.replace(path)
+
+
+def save_judge(model: DomainClassifier, path: Path, class_names: Sequence[str], test_accuracy: float,
+               augment: Sequence[str] = ()) -> None:
+    _write_atomically({"judge_format": JUDGE_FORMAT, "config": model.config, "class_names": list(class_names),
+                       "test_accuracy": test_accuracy, "augment": list(augment), "state_dict": model.state_dict()},
+                      path)
 
 
 def load_judge(path: str | Path, class_names: Sequence[str] | None = None,
@@ -247,12 +253,10 @@ STRICT_FORMAT = 1  # the strict judge's own layout (StrictJudge); bumped when it
 
 def save_strict_judge(judge: StrictJudge, path: Path, class_names: Sequence[str], test_accuracy: float,
                       augment: Sequence[str] = ()) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"judge_format": JUDGE_FORMAT, "strict_format": STRICT_FORMAT, "config": judge.classifier.config,
-                "strict_config": judge.config, "class_names": list(class_names), "test_accuracy": test_accuracy,
-                "augment": list(augment), "state_dict": judge.state_dict()}, tmp)
-    tmp.replace(path)
+    _write_atomically({"judge_format": JUDGE_FORMAT, "strict_format": STRICT_FORMAT,
+                       "config": judge.classifier.config, "strict_config": judge.config,
+                       "class_names": list(class_names), "test_accuracy": test_accuracy,
+                       "augment": list(augment), "state_dict": judge.state_dict()}, path)
 
 
 def load_strict_judge(path: str | Path, class_names: Sequence[str] | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -71,8 +71,9 @@ def end_by(trainer: DictConfig, now: datetime | None = None) -> str:
     so far counts); '' where no time caps it (the progress lines then give the time left)."""
     if not trainer.get("max_time"):
         return ""
-    end = (now or datetime.now()) + parse_interval(trainer.max_time)
-    same_day = end.date() == (now or datetime.now()).date()
+    now = now or datetime.now()
+    end = now + parse_interval(trainer.max_time)
+    same_day = end.date() == now.date()
     return f", by {end:%H:%M}" + ("" if same_day else f" on {end:%a %d %b}") + " at the latest"
 
 
