@@ -26,9 +26,10 @@ PRESETS = {
     "rps_best": ["experiment=rps_best", "trainer.max_steps=200"],
     # The methods neither preset uses: ADA, top-k, ACGAN, label smoothing, the hinge loss, a wider check interval.
     "mnist_methods": ["experiment=mnist_best", "trainer.max_steps=200", "model.discriminator.conditioning=acgan",
-                      "model.loss=hinge", "model.ada_target=0.6", "model.ada_interval=2",
-                      "model.augment=[color,translation,cutout]", "model.topk_gamma=0.5", "model.label_smoothing=0.1",
-                      "model.acgan_fake_class_loss=false", "model.nan_check_interval=3"],
+                      "model.objective.loss=hinge", "model.augment.ada_target=0.6", "model.augment.ada_interval=2",
+                      "model.augment.policy=[color,translation,cutout]", "model.objective.topk_gamma=0.5",
+                      "model.objective.label_smoothing=0.1", "model.objective.acgan_fake_class_loss=false",
+                      "model.guard.check_interval=3"],
 }
 COMMON = ["trainer.precision=32-true", "trainer.max_time=null", "logger=none", "callbacks=none",
           "trainer.limit_val_batches=0", "trainer.enable_progress_bar=false", "print_config=false", "seed=42",
@@ -41,13 +42,7 @@ def fingerprints(state: dict[str, torch.Tensor]) -> dict[str, str]:
 
 
 def train_preset(name: str, data_dir: str) -> dict[str, str]:
-    try:  # one composition function (after the options were grouped)
-        from cgan.config import compose
-    except ImportError:  # before
-        from cgan.training.run import compose_train_config as compose_old
-
-        def compose(config_name, overrides, run_dir):
-            return compose_old(overrides, run_dir)
+    from cgan.config import compose
     from cgan.training import train
 
     with tempfile.TemporaryDirectory() as run_dir:
@@ -79,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Old state_dict name -> new one, for tensors that moved to the object that owns them.
-RENAMED: dict[str, str] = {}
+RENAMED = {"ada_state": "augment.ada_state", "lecam_anchors": "objective.lecam_anchors"}
 
 if __name__ == "__main__":
     main()

@@ -25,16 +25,11 @@ from datetime import datetime
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
-from omegaconf.errors import OmegaConfBaseException
 from PIL import Image
 
 from cgan.checkpoints import best_or_last, checkpoint_file, newest_run_checkpoint
-from cgan.config import CONF_DIR, check_config_tree, check_no_missing_values
+from cgan.config import compose
 from cgan.errors import UserError
 from cgan.generation import (TrainedGenerator, generate, generate_with_rejection, interpolate, load_discriminator,
                              load_generator, resolve_labels, write_samples)
@@ -50,25 +45,8 @@ log = logging.getLogger(__name__)
 
 # -- composing a command's config -------------------------------------------------------------------
 def compose_config(config_name: str, overrides: Sequence[str], run_dir: Path | None = None) -> DictConfig:
-    """conf/<config_name>.yaml with command-line style ``overrides``; a composition error (an unknown key or
-    group option, a malformed override) is one sentence."""
-    check_config_tree()
-    overrides = [str(o) for o in overrides]
-    placed = [f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}"] if run_dir is not None else []
-    if GlobalHydra.instance().is_initialized():  # a composition left behind by an earlier call
-        GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-            cfg = compose(config_name, overrides=[*placed, *overrides], return_hydra_config=True)
-    except (HydraException, OmegaConfBaseException) as err:
-        # Hydra's message, on one line ("Could not find 'model/nope' Available options in 'model': cgan dcgan ...").
-        message = " ".join(str(err).replace("In 'train': ", "").split())
-        raise UserError(f"{message} (overrides: {' '.join(overrides) or 'none'})") from None
-    HydraConfig.instance().set_config(cfg)  # for ${hydra:...} interpolations
-    with open_dict(cfg):
-        del cfg.hydra
-    check_no_missing_values(cfg)
-    return cfg
+    """conf/<config_name>.yaml with command-line style ``overrides`` (:func:`cgan.config.compose`)."""
+    return compose(config_name, overrides, run_dir)
 
 
 def new_run_dir(outputs: Path = Path("outputs")) -> Path:

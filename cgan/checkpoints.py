@@ -15,11 +15,12 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from cgan.errors import UserError
+from cgan.renamed import upgrade_checkpoint
 
 log = logging.getLogger(__name__)
 
-# Bumped when a checkpoint written by an older version can no longer be read.
-CHECKPOINT_FORMAT = 1
+# Bumped when the layout changes; older layouts that cgan.renamed can bring up to date are read in today's.
+CHECKPOINT_FORMAT = 2
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -128,7 +129,7 @@ def read_checkpoint(ckpt_path: str | Path) -> dict:
     if not isinstance(hparams, dict) or "generator" not in hparams or "state_dict" not in ckpt:
         raise UserError(f"{path} is not a checkpoint written by this framework's train.py "
                         "(it has no generator config); pass a .ckpt from <run dir>/checkpoints/")
-    fmt = ckpt.get("cgan_format")
+    fmt = upgrade_checkpoint(ckpt).get("cgan_format")  # the model's options as flat keys: read in today's groups
     if fmt != CHECKPOINT_FORMAT:
         raise UserError(f"{path} has checkpoint format {fmt!r}, this version reads format {CHECKPOINT_FORMAT}; "
                         "use the version that wrote it, or retrain")
@@ -138,11 +139,14 @@ def read_checkpoint(ckpt_path: str | Path) -> dict:
 def check_resumable(ckpt: dict, path: Path, model_hparams: dict) -> None:
     """A resumed run must build the same nets as the checkpoint's, or its weights cannot load."""
     saved = ckpt["hyper_parameters"]
-    for key in ("generator", "discriminator", "latent_dim", "num_classes", "image_shape", "conditional",
-                "ema_decay", "ema_halflife_images"):
-        if saved.get(key) != model_hparams.get(key):
-            raise UserError(f"cannot resume from {path}: it was trained with model {key}={saved.get(key)!r}, "
-                            f"this run has {model_hparams.get(key)!r}; resume with the same model and data config")
+    for key in ("generator", "discriminator", "latent_dim", "conditional", "data.num_classes", "data.image_shape",
+                "ema.decay", "ema.halflife_images"):
+        group, _, name = key.rpartition(".")
+        before = saved[group][name] if group else saved[key]
+        now = model_hparams[group][name] if group else model_hparams[key]
+        if before != now:
+            raise UserError(f"cannot resume from {path}: it was trained with model.{key}={before!r}, "
+                            f"this run has {now!r}; resume with the same model and data config")
 
 
 def batches_trained(trainer) -> int:

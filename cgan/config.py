@@ -1,17 +1,25 @@
-"""Where the Hydra config tree lives, the checks a composed config gets before anything runs, and
-turning its ``_target_`` nodes into objects with user mistakes explained."""
+"""Where the Hydra config tree lives, the one function that composes it outside a command's ``@hydra.main``
+(the API, benchmarks and tests), the checks a composed config gets before anything runs, and turning its
+``_target_`` nodes into objects with user mistakes explained."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.errors import InstantiationException
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException, InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from cgan.errors import UserError
+from cgan.renamed import old_key_problem
 
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -22,6 +30,35 @@ def check_config_tree() -> None:
     if not Path(CONF_DIR, "train.yaml").is_file():
         raise UserError(f"cgan's config tree is not at {CONF_DIR} (installed with a plain `pip install .`?): "
                         "install it from the clone with `pip install -e .` and run the commands there")
+
+
+def compose(config_name: str, overrides: Sequence[str] = (), run_dir: str | Path | None = None,
+            require_values: bool = True) -> DictConfig:
+    """conf/<config_name>.yaml with command-line style ``overrides``, as the command would see it (its run dir at
+    ``run_dir`` when given, no ``hydra`` node). A composition error (an unknown key or group option, a malformed
+    override, an option's name before it moved) is one sentence; with ``require_values``, so is a ``???`` left
+    unset."""
+    check_config_tree()
+    overrides = [str(o) for o in overrides]
+    problem = old_key_problem(overrides)
+    if problem:
+        raise UserError(problem)
+    placed = [f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}"] if run_dir is not None else []
+    if GlobalHydra.instance().is_initialized():  # a composition left behind by an earlier call
+        GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            cfg = hydra_compose(config_name, overrides=[*placed, *overrides], return_hydra_config=True)
+    except (HydraException, OmegaConfBaseException) as err:
+        # Hydra's message, on one line ("Could not find 'model/nope' Available options in 'model': cgan dcgan ...").
+        message = " ".join(str(err).replace(f"In '{config_name}': ", "").split())
+        raise UserError(f"{message} (overrides: {' '.join(overrides) or 'none'})") from None
+    HydraConfig.instance().set_config(cfg)  # for ${hydra:...} interpolations
+    with open_dict(cfg):  # as under a command, the task sees no `hydra` node
+        del cfg.hydra
+    if require_values:
+        check_no_missing_values(cfg)
+    return cfg
 
 
 def folder_key(root: str | None) -> str:

@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cgan"
 # generation, metrics, training <- api <- cli <- tools.)
 LAYERS = {
     "cgan.errors": 0,
+    "cgan.renamed": 0.5,  # the table of keys that moved (read by config and checkpoints)
     "cgan.config": 1, "cgan.images": 1,
     "cgan.data": 2, "cgan.nets": 2, "cgan.checkpoints": 2,
     "cgan.model": 3,

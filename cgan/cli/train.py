@@ -14,6 +14,7 @@ from omegaconf import DictConfig, open_dict
 
 from cgan.cli.common import in_multirun, quiet_lightning_console, report_user_errors
 from cgan.config import CONF_DIR
+from cgan.renamed import old_key_problem
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def say_what_next(cfg: DictConfig, run) -> None:
         run_dir = run_dir.relative_to(Path.cwd())
     best = run_dir / "checkpoints" / "best.ckpt"
     checkpoint = best if best.is_file() else run_dir / "checkpoints" / "last.ckpt"
-    first_class = list(run.model.hparams.get("class_names") or ["0"])[0]
+    first_class = run.model.data.class_names[0]
     extend = longer(cfg.trainer)
     log.info("Done: outputs in %s; its generator: %s", run_dir, checkpoint)
     log.info("Sample it: %s", shlex.join(["python", "sample.py", f"ckpt_path={run_dir}", f"labels=[{first_class}]"]))
@@ -76,6 +77,10 @@ def show_resolved_config(argv: list[str]) -> None:
 
 def main() -> float | None:
     show_resolved_config(sys.argv)
+    problem = old_key_problem(sys.argv[1:])
+    if problem:  # an option by its name before the groups: say its new name, not Hydra's "not in struct"
+        print(f"error: {problem}", file=sys.stderr)
+        sys.exit(2)
     return train_main()
 
 

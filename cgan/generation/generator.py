@@ -40,14 +40,15 @@ class TrainedGenerator:
 def load_generator(ckpt_path: str | Path, device: str | torch.device = "cpu") -> TrainedGenerator:
     ckpt = read_checkpoint(ckpt_path)
     hp = ckpt["hyper_parameters"]
-    net = build_generator(hp["generator"], hp["latent_dim"], hp["num_classes"], hp["image_shape"])
-    # The EMA generator when training kept one (model.ema_decay), else the live one.
+    data = hp["data"]
+    net = build_generator(hp["generator"], hp["latent_dim"], data["num_classes"], data["image_shape"])
+    # The EMA generator when training kept one (model.ema), else the live one.
     prefix = "generator_ema." if any(k.startswith("generator_ema.") for k in ckpt["state_dict"]) else "generator."
     state = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
     net.load_state_dict(state)
     net.to(device).eval()
-    return TrainedGenerator(net, list(hp["class_names"]), hp["latent_dim"], tuple(hp["image_shape"]),
-                            hp.get("data_interpolation"))
+    return TrainedGenerator(net, list(data["class_names"]), hp["latent_dim"], tuple(data["image_shape"]),
+                            data["interpolation"])
 
 
 def resolve_labels(labels: Sequence[int | str] | None, class_names: Sequence[str]) -> list[int]:

@@ -25,7 +25,7 @@ def load_discriminator(ckpt_path: str | Path, device: str | torch.device = "cpu"
     """The checkpoint's discriminator in eval mode (the checkpoint keeps it beside G)."""
     ckpt = read_checkpoint(ckpt_path)
     hp = ckpt["hyper_parameters"]
-    net = build_discriminator(hp["discriminator"], hp["num_classes"], hp["image_shape"])
+    net = build_discriminator(hp["discriminator"], hp["data"]["num_classes"], hp["data"]["image_shape"])
     state = {k[len("discriminator."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("discriminator.")}
     net.load_state_dict(state)
     return net.to(device).eval().requires_grad_(False)

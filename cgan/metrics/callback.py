@@ -57,10 +57,10 @@ class GenerationMetrics(L.Callback):
         self._references: tuple[InMemoryImages, InMemoryImages] | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        hp = pl_module.hparams
+        names, shape = list(pl_module.data.class_names), pl_module.data.image_shape
         try:
-            self.judge, self.judge_accuracy = load_judge(self.classifier_path, hp.class_names, hp.image_shape)
-            self.strict_judge = load_strict_judge(self.classifier_path, hp.class_names, hp.image_shape)
+            self.judge, self.judge_accuracy = load_judge(self.classifier_path, names, shape)
+            self.strict_judge = load_strict_judge(self.classifier_path, names, shape)
         except UserError as err:
             self.enabled = False
             if trainer.is_global_zero:
@@ -69,7 +69,7 @@ class GenerationMetrics(L.Callback):
     @rank_zero_only
     def _compute(self, trainer, pl_module) -> dict:
         datamodule = trainer.datamodule
-        hp = pl_module.hparams
+        data = pl_module.data
         self.judge.to(pl_module.device)
         if self.strict_judge is not None:
             self.strict_judge.to(pl_module.device)
@@ -77,15 +77,15 @@ class GenerationMetrics(L.Callback):
         was_training = generator.training
         generator.eval()
         try:
-            images, labels = generate_per_class(generator, hp.latent_dim, hp.num_classes, self.n_per_class,
+            images, labels = generate_per_class(generator, pl_module.latent_dim, data.num_classes, self.n_per_class,
                                                 pl_module.device)
         finally:
             generator.train(was_training)
         if self._references is None:
-            self._references = reference_sets(datamodule, hp.num_classes)
+            self._references = reference_sets(datamodule, data.num_classes)
         real_ref, real_other = self._references
         spectra: dict = {}
-        result = score(self.judge, hp.class_names, images, labels, real_ref,
+        result = score(self.judge, list(data.class_names), images, labels, real_ref,
                        real_other if not self._floor_logged else None, self.n_per_class,
                        strict_judge=self.strict_judge, spectra=spectra)
         if spectra:

@@ -180,7 +180,7 @@ def train_judge(cfg) -> Path:
     """Train the judge of ``cfg.data``, save it to ``cfg.out_path``, log its test accuracy and its
     disturbance table (warning about any distance out of order)."""
     if cfg.get("ckpt_path"):  # the classifier for that checkpoint's image size (a GPU's 128 px, on a CPU)
-        follow_image_size(cfg, read_checkpoint(cfg.ckpt_path)["hyper_parameters"]["image_shape"])
+        follow_image_size(cfg, read_checkpoint(cfg.ckpt_path)["hyper_parameters"]["data"]["image_shape"])
     out = Path(cfg.out_path)
     try:  # find out now, not after minutes of training, that the file cannot be written
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
-"""The LightningModule (manual optimization: a D step, then a G step), its losses and augmentation."""
+"""The LightningModule (the loop: a D step, then a G step), its objective, options and the objects that own
+the method state (EMA, ADA, the divergence guard)."""
 
-from cgan.model.gan import ConditionalGAN, apply_speed_options
-from cgan.nets.build import build_discriminator, build_generator  # re-exported: where they were
+from cgan.model.gan import ConditionalGAN
+from cgan.nets.build import apply_speed_options, build_discriminator, build_generator  # re-exported
 
 __all__ = ["ConditionalGAN", "apply_speed_options", "build_discriminator", "build_generator"]

@@ -29,8 +29,8 @@ def parse_policy(policy: Sequence[str] | str | None) -> tuple[str, ...]:
     ops = tuple(op.strip() for op in (policy or ()) if op.strip())
     unknown = [op for op in ops if op not in POLICIES]
     if unknown:
-        raise ValueError(f"unknown augmentation {unknown[0]!r} in model.augment={list(ops)}: use a list of "
-                         f"{', '.join(POLICIES)}, e.g. model.augment=[color,translation,cutout] ([] for none)")
+        raise ValueError(f"unknown augmentation {unknown[0]!r} in model.augment.policy={list(ops)}: use a list of "
+                         f"{', '.join(POLICIES)}, e.g. model.augment.policy=[color,translation,cutout] ([] for none)")
     return ops
 
 

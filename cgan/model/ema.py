@@ -32,3 +32,22 @@ def update_average(average: nn.Module, live: nn.Module, decay: float) -> None:
     torch._foreach_lerp_(list(average.parameters()), list(live.parameters()), 1.0 - decay)
     for average_buffer, buffer in zip(average.buffers(), live.buffers()):
         average_buffer.copy_(buffer)
+
+
+class GeneratorAverage:
+    """The policy that moves the average copy of G (``average``, kept by the LightningModule as
+    ``generator_ema`` so checkpoints and sampling find it) after each G step: by a fixed decay per G update,
+    or by a half-life in images."""
+
+    def __init__(self, options, average: nn.Module):
+        self.options, self.average = options, average  # options: cgan.model.options.EMAOptions
+
+    def decay_now(self, g_updates: int, batch_images: int) -> float:
+        """The decay for this G update (``g_updates`` before it; ``batch_images``: every rank's batch)."""
+        o = self.options
+        if o.halflife_images is None:
+            return decay_by_count(o.decay, g_updates, o.warmup)
+        return decay_by_halflife(batch_images, o.halflife_images, g_updates * batch_images, o.rampup)
+
+    def update(self, live: nn.Module, g_updates: int, batch_images: int) -> None:
+        update_average(self.average, live, self.decay_now(g_updates, batch_images))

@@ -30,7 +30,7 @@ def along(shape: str, start: float, end: float, progress: float) -> float:
         return start + (end - start) * t
     if shape == "cosine":
         return end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * t))
-    raise ValueError(f"model.schedule.shape={shape!r} is not one of {', '.join(SHAPES)}")
+    raise ValueError(f"model.optimizer.schedule.shape={shape!r} is not one of {', '.join(SHAPES)}")
 
 
 def run_progress(trainer) -> float:
@@ -61,12 +61,12 @@ class Schedule:
 
     def __post_init__(self):
         if self.shape not in SHAPES:
-            raise ValueError(f"model.schedule.shape={self.shape!r} is not one of {', '.join(SHAPES)}")
+            raise ValueError(f"model.optimizer.schedule.shape={self.shape!r} is not one of {', '.join(SHAPES)}")
         if self.lr_end < 0 or self.gamma_end < 0:
-            raise ValueError(f"model.schedule.lr_end and gamma_end are fractions of the start value (>= 0), got "
+            raise ValueError(f"model.optimizer.schedule.lr_end and gamma_end are fractions of the start value (>= 0), got "
                              f"{self.lr_end} and {self.gamma_end}")
         if self.beta2_start is not None and not 0.0 <= self.beta2_start < 1.0:
-            raise ValueError(f"model.schedule.beta2_start must be in [0, 1) or null, got {self.beta2_start}")
+            raise ValueError(f"model.optimizer.schedule.beta2_start must be in [0, 1) or null, got {self.beta2_start}")
 
     @property
     def is_constant(self) -> bool:

@@ -169,7 +169,7 @@ class DCGANDiscriminator(ConvDiscriminator):
         conditioning: str = "concat",  # concat (article 002) | projection | acgan
         # FastGAN's self-supervised D (Liu et al. 2021): a small decoder redraws each real image at half
         # size from D's features at twice the start size, so D must keep what the image shows, not
-        # just what tells it apart from fakes. The GAN adds model.reconstruction_weight * MSE to D's loss.
+        # just what tells it apart from fakes. The GAN adds model.objective.reconstruction_weight * MSE to D's loss.
         decoder: bool = False,
         # Channels of a 3x3 stride-1 conv at full size before the first downsampling (0: none, article 002):
         # D then looks at the finest pixels before anything is thrown away.

@@ -12,8 +12,7 @@ from cgan.training.run import (
     build_loggers,
     build_model,
     build_trainer,
-    compose_train_config,
     train,
 )
 
-__all__ = ["TrainedRun", "build_loggers", "build_model", "build_trainer", "compose_train_config", "train"]
+__all__ = ["TrainedRun", "build_loggers", "build_model", "build_trainer", "train"]

@@ -101,10 +101,10 @@ class ClassGridLogger(L.Callback):
         self.noise: torch.Tensor | None = None
 
     def _fixed_inputs(self, pl_module) -> tuple[torch.Tensor, torch.Tensor]:
-        num_classes = pl_module.hparams.num_classes
+        num_classes = pl_module.data.num_classes
         if self.noise is None:
             gen = torch.Generator().manual_seed(self.seed)
-            self.noise = torch.randn(num_classes * self.n_per_class, pl_module.hparams.latent_dim, generator=gen)
+            self.noise = torch.randn(num_classes * self.n_per_class, pl_module.latent_dim, generator=gen)
         labels = torch.arange(num_classes).repeat_interleave(self.n_per_class)
         return self.noise.to(pl_module.device), labels.to(pl_module.device)
 

@@ -1,7 +1,7 @@
 """Build everything from a composed Hydra config and fit it.
 
 ``cgan-train`` (train.py) is a thin Hydra wrapper around :func:`train`; tests and the tools call it
-directly with a config from :func:`compose_train_config`.
+directly with a config from :func:`cgan.config.compose`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import get_class
@@ -30,9 +29,10 @@ from cgan.checkpoints import (
     read_checkpoint,
     resolve_resume_path,
 )
-from cgan.config import BIG_DEVICES, CONF_DIR, instantiate_or_explain
+from cgan.config import BIG_DEVICES, instantiate_or_explain
 from cgan.data import build_datamodule
 from cgan.errors import UserError
+from cgan.model.options import OPTION_GROUPS, Options
 from cgan.nets.dcgan import plan_upsampling
 from cgan.training.budget import say_the_budget, say_where_it_writes
 from cgan.training.callbacks import FlushLogsAfterCheckpoint
@@ -53,7 +53,7 @@ warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual opt
 # Our in-memory batches resume mid-epoch through the DataModule's state_dict, which Lightning's
 # "dataloader is not resumable" check does not know about.
 warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
-# The EMA generator (model.ema_decay) is never trained by gradients and stays in eval mode on purpose.
+# The EMA generator (model.ema) is never trained by gradients and stays in eval mode on purpose.
 warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training")
 # Lightning's own deprecation noise, printed on every run (lightning 2.6 with torch 2.14).
 warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
@@ -116,9 +116,9 @@ def sweepable_params(cfg: DictConfig) -> dict:
 
 def build_model(cfg: DictConfig, datamodule: L.LightningDataModule) -> L.LightningModule:
     """The one hand-off: the data tells the model its classes, image shape and resize filter."""
-    return instantiate_or_explain(cfg.model, "model", num_classes=datamodule.num_classes,
-                        image_shape=datamodule.image_shape, class_names=datamodule.class_names,
-                        data_interpolation=getattr(datamodule, "interpolation", None), _recursive_=False)
+    data = {"num_classes": datamodule.num_classes, "image_shape": list(datamodule.image_shape),
+            "class_names": list(datamodule.class_names), "interpolation": getattr(datamodule, "interpolation", None)}
+    return instantiate_or_explain(cfg.model, "model", data=data, _recursive_=False)
 
 
 def build_loggers(cfg: DictConfig, purge_step: int | None = None, resumed_run_dir: Path | None = None) -> list:
@@ -183,17 +183,6 @@ def build_trainer(cfg: DictConfig, loggers: list) -> L.Trainer:
                         enable_progress_bar=show_bar and trainer_cfg.get("enable_progress_bar", True))
 
 
-def compose_train_config(overrides: list[str], run_dir: str | Path) -> DictConfig:
-    """conf/train.yaml composed with ``overrides`` outside of train.py (benchmarks), run dir ``run_dir``."""
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=[f"hydra.run.dir={run_dir}", f"paths.output_dir={run_dir}", *overrides],
-                      return_hydra_config=True)
-    HydraConfig.instance().set_config(cfg)  # for ${hydra:...} interpolations
-    with open_dict(cfg):
-        del cfg.hydra
-    return cfg
-
-
 @dataclass
 class TrainedRun:
     trainer: L.Trainer
@@ -204,21 +193,18 @@ class TrainedRun:
 
 def check_values(cfg: DictConfig) -> None:
     """Values out of range, each in one sentence naming its key, before any data is read or downloaded
-    (the model and data modules check them again, for callers that build them directly)."""
+    (the model's option groups check themselves, here and when a caller builds the model directly)."""
     batch_size = cfg.data.get("batch_size")
     if cfg.data.get("global_batch_size") is not None:
         batch_size = 1  # replaced by global_batch_size / devices (set_batch_per_device checks it)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise UserError(f"data.batch_size={batch_size!r} must be a positive whole number, e.g. data.batch_size=64")
-    optimizer = cfg.model.get("optimizer") or {}
-    for key in ("lr", "d_lr"):
-        value = optimizer.get(key)
-        if value is not None and not (isinstance(value, (int, float)) and value > 0):
-            raise UserError(f"model.optimizer.{key}={value!r} must be a positive number, e.g. "
-                            f"model.optimizer.{key}=2e-4{' (or null: the same as lr)' if key == 'd_lr' else ''}")
-    ema = cfg.model.get("ema_decay")
-    if ema is not None and not (isinstance(ema, (int, float)) and 0 < ema < 1):
-        raise UserError(f"model.ema_decay={ema!r} must be between 0 and 1 (e.g. 0.999), or null for no EMA")
+    groups = {name: OmegaConf.to_container(cfg.model[name], resolve=True) for name in OPTION_GROUPS
+              if cfg.model.get(name) is not None}
+    try:
+        Options.from_groups(**groups)  # each group checks its values where it is defined
+    except (ValueError, TypeError) as err:
+        raise UserError(str(err)) from None
     size = cfg.data.get("image_size")
     target = str((cfg.model.get("generator") or {}).get("_target_", ""))
     if size is not None and target.endswith(("DCGANGenerator", "ResNetGenerator")):
