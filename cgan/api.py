@@ -31,8 +31,16 @@ from PIL import Image
 from cgan.checkpoints import best_or_last, checkpoint_file, newest_run_checkpoint
 from cgan.config import compose
 from cgan.errors import UserError
-from cgan.generation import (TrainedGenerator, generate, generate_with_rejection, interpolate, load_discriminator,
-                             load_generator, resolve_labels, write_samples)
+from cgan.generation import (
+    TrainedGenerator,
+    generate,
+    generate_with_rejection,
+    interpolate,
+    load_discriminator,
+    load_generator,
+    resolve_labels,
+    write_samples,
+)
 from cgan.generation.exported import EXPORTED_SUFFIXES, load_exported
 from cgan.generation.generator import device_of
 from cgan.generation.rejection import check_factor
@@ -43,12 +51,7 @@ from cgan.training.interrupts import TrainingInterrupted
 log = logging.getLogger(__name__)
 
 
-# -- composing a command's config -------------------------------------------------------------------
-def compose_config(config_name: str, overrides: Sequence[str], run_dir: Path | None = None) -> DictConfig:
-    """conf/<config_name>.yaml with command-line style ``overrides`` (:func:`cgan.config.compose`)."""
-    return compose(config_name, overrides, run_dir)
-
-
+# -- a run's folder -------------------------------------------------------------------------------------
 def new_run_dir(outputs: Path = Path("outputs")) -> Path:
     """``outputs/<date>/<time>``, as train.py names a run (a suffix when two start in the same second)."""
     now = datetime.now()
@@ -136,7 +139,7 @@ def train(*overrides: str, run_dir: str | Path | None = None) -> Run:
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir()
     if not any(str(o).startswith("print_config=") for o in overrides):
         overrides = ("print_config=false", *overrides)  # the config is in <run dir>/.hydra/config.yaml
-    cfg = compose_config("train", overrides, run_dir)
+    cfg = compose("train", overrides, run_dir)
     with logs_to(run_dir):
         save_run_config(run_dir, cfg, overrides)
         try:
@@ -278,7 +281,7 @@ def judge(*overrides: str) -> Path:
     once per dataset. Returns its file; training then keeps ``best.ckpt`` at the lowest (strict) FID."""
     from cgan.metrics.judge_check import train_judge
 
-    return train_judge(compose_config("judge", overrides))
+    return train_judge(compose("judge", overrides))
 
 
 class Scores(dict):
@@ -307,7 +310,7 @@ def evaluate(generator: Generator | str | Path, *overrides: str) -> Scores:
 
     if not isinstance(generator, Generator):
         generator = load(generator)
-    cfg = compose_config("evaluate", overrides)
+    cfg = compose("evaluate", overrides)
     with open_dict(cfg):
         cfg.ckpt_path = str(generator.source)
     return Scores(evaluate_from_config(cfg, trained=generator.trained))

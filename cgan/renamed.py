@@ -36,6 +36,10 @@ MOVED_WHEN_A_LIST = {"augment": "augment.policy"}
 # Method state that moved to the object that owns it (state_dict names).
 MOVED_STATE = {"ada_state": "augment.ada_state", "lecam_anchors": "objective.lecam_anchors"}
 
+# Keys that the readers of a checkpoint (sampling, resuming) take as given, with the value they had before the
+# key existed: checkpoints older than the key lack it.
+ADDED_LATER = {"conditional": True, "data.interpolation": None, "ema.decay": None, "ema.halflife_images": None}
+
 # The checkpoint format that held the flat keys; the next one holds the groups.
 FLAT_FORMAT = 1
 
@@ -78,6 +82,9 @@ def upgrade_checkpoint(ckpt: dict) -> dict:
         if new is not None:
             group, name = new.split(".", 1)
             grouped.setdefault(group, {})[name] = value
+    for key, value in ADDED_LATER.items():
+        group, _, name = key.rpartition(".")
+        (grouped.setdefault(group, {}) if group else grouped).setdefault(name, value)
     ckpt["hyper_parameters"] = grouped
     state = ckpt.get("state_dict", {})
     for old, new in MOVED_STATE.items():

@@ -43,7 +43,7 @@ class RankProbe(L.Callback):
 
     def on_train_end(self, trainer, pl_module) -> None:
         self._hook.remove()
-        ada = getattr(pl_module, "ada_state", None)
+        ada = getattr(pl_module.augment, "ada_state", None)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         torch.save({"noise": self.noise, "fakes": self.fakes, "ada_p": None if ada is None else float(ada[0])},
                    self.out_dir / f"rank{trainer.global_rank}.pt")

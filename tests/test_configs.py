@@ -121,7 +121,7 @@ def test_the_five_minute_digits_preset_is_mnist_best_that_stops_by_itself_on_a_c
     assert compose_train(tmp_path, ["experiment=mnist_5min", "trainer=gpu"]).trainer.max_time is None
     assert fast.model.optimizer.lr > best.model.optimizer.lr
     # Otherwise the same nets and methods.
-    for key in ("generator", "discriminator", "r1_gamma", "r1_interval", "ema_decay", "loss"):
+    for key in ("generator", "discriminator", "penalty", "ema", "objective"):
         assert fast.model[key] == best.model[key], key
     assert fast.data == best.data
 

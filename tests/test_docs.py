@@ -77,9 +77,10 @@ def why_not_run(words: list[str]) -> str | None:
     if program in ("tensorboard", "mlflow", "cgan-app", "jupyter"):
         return ("a server: tests/app serves the app, TensorBoard reads the events the tests check, "
                 "tests/test_notebook.py runs docs/python.md in a Jupyter kernel")
-    if program in ("cgan-quality", "cgan-sweep-bench", "cgan-crosscheck", "cgan-bench") or \
-            (words[:2] == ["python", "-m"] and words[2].startswith("cgan.tools.")):
-        return "a measurement tool of minutes: tests/tools runs each on small budgets"
+    if program in ("cgan-quality", "cgan-crosscheck") or (words[:2] == ["python", "-m"] and words[2].startswith(
+            ("benchmarks.", "cgan.data.wide_photos"))) or (program == "bash" and words[1].startswith("benchmarks/")):
+        return ("a measurement tool of minutes: tests/benchmarks, tests/cli/test_quality.py, "
+                "tests/metrics/test_crosscheck.py and tests/data/test_wide_photos.py run each on small budgets")
     gpu = {"trainer=gpu", "trainer.accelerator=gpu", "trainer=slurm", "hydra/launcher=slurm_gpu", "device=cuda"}
     if gpu & set(words) or ("trainer=ddp" in words and "trainer.accelerator=cpu" not in words):
         return "composed only: needs a GPU"
@@ -346,9 +347,9 @@ def test_readme_python_lines_run(place, tmp_path, monkeypatch):
 
     root, common, runs = place
     monkeypatch.chdir(root)
-    original = cgan.api.compose_config
+    original = cgan.api.compose
     small = {"train": small_train("mnist"), "evaluate": ["n_per_class=5"], "judge": JUDGE_SMALL}
-    monkeypatch.setattr(cgan.api, "compose_config",
+    monkeypatch.setattr(cgan.api, "compose",
                         lambda name, overrides, run_dir=None: original(name, [*overrides, *common, *small[name]], run_dir))
     code = re.search(r"## From Python.*?```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S).group(1)
     scope: dict = {}

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cgan"
 
 # Each part of cgan/ and its layer: a module may import its own part and lower layers, never a higher
 # one, and never a sibling part of the same layer. (DESIGN.md: errors/config <- data, nets <- model <-
-# generation, metrics, training <- api <- cli <- tools.)
+# generation, metrics, training <- api <- cli; developer benchmarks live outside, in benchmarks/.)
 LAYERS = {
     "cgan.errors": 0,
     "cgan.renamed": 0.5,  # the table of keys that moved (read by config and checkpoints)
@@ -27,7 +27,6 @@ LAYERS = {
     "cgan.api": 6.5,  # the Python face: composes configs, calls training, generation and metrics
     "cgan": 6.75,  # the package itself re-exports the api (lazily: `import cgan` loads no torch)
     "cgan.cli": 7,
-    "cgan.tools": 8,
 }
 
 

@@ -40,12 +40,12 @@ def setup_cell(data_dir: Path) -> str:
     everywhere = [f"paths.data_dir={data_dir}"]
     return textwrap.dedent(f"""
         import cgan.api
-        _compose = cgan.api.compose_config
+        _compose = cgan.api.compose
         SMALL = {SMALL!r}
-        def compose_config(name, overrides, run_dir=None):
+        def compose(name, overrides, run_dir=None):
             data = "gestures" if any("rps" in str(o) for o in overrides) else "digits"
             return _compose(name, [*overrides, *{everywhere!r}, *SMALL[data][name]], run_dir)
-        cgan.api.compose_config = compose_config
+        cgan.api.compose = compose
     """)
 
 

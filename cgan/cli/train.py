@@ -89,7 +89,7 @@ def train_main(cfg: DictConfig) -> float | None:
     # Imported here, not at the top, so that `--help` and `--cfg job` answer without loading Lightning.
     from cgan.training import train
     from cgan.training.interrupts import TrainingInterrupted
-    from cgan.training.objective import objective_problem
+    from cgan.training.sweep_objective import objective_problem
 
     problem = objective_problem(cfg)
     if problem:  # every trial would fail alike: stop the whole search now, not after its last trial

@@ -1,6 +1,6 @@
 """The exponential moving average of G's weights that grids, metrics and sampling draw from.
 
-Two ways to say how slowly it follows the live G: a fixed ``ema_decay`` per G update (ramped in as
+Two ways to say how slowly it follows the live G: a fixed ``model.ema.decay`` per G update (ramped in as
 min(decay, (1 + n) / (10 + n)) after n updates, TensorFlow's ExponentialMovingAverage with num_updates,
 so early grids do not show the random initial weights), or StyleGAN2-ADA's half-life in images:
 the average forgets half of what it held every ``halflife_images`` images, ramped as

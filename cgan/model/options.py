@@ -8,7 +8,7 @@ old key on the command line its new name and reads a checkpoint written with the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 

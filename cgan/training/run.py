@@ -37,8 +37,8 @@ from cgan.nets.dcgan import plan_upsampling
 from cgan.training.budget import say_the_budget, say_where_it_writes
 from cgan.training.callbacks import FlushLogsAfterCheckpoint
 from cgan.training.interrupts import GracefulStop
-from cgan.training.precision import choose_precision
 from cgan.training.loggers import ResumableCSVLogger, finish_runs, resume_ids, save_ids, saved_ids
+from cgan.training.precision import choose_precision
 from cgan.training.progress import ProgressLog, use_progress_bar
 from cgan.training.randomness import RankRandomness
 

@@ -216,11 +216,11 @@ def test_rps_best_preset_trains_with_diffaugment_and_draws_each_gesture(tmp_path
     run = train(compose_train(run_dir, ["experiment=rps_best", f"paths.data_dir={tmp_path / 'data'}",
                                         "data.download=false", *overrides]))
     model = run.model
-    assert list(model.hparams.augment) == ["color", "translation", "cutout"]
+    assert model.options.augment.policy == ("color", "translation", "cutout")
     assert model.discriminator.conditioning == "projection" and model.generator_ema is not None
-    assert model.discriminator.decoder is not None and model.hparams.r1_gamma == 0.025
+    assert model.discriminator.decoder is not None and model.options.penalty.r1_gamma == 0.025
     assert model.hparams.generator["full_res_width"] == model.hparams.generator["base_width"]
-    assert model.hparams.class_names == CLASSES
+    assert list(model.data.class_names) == CLASSES
     grid = Image.open(max((run_dir / "grids").glob("*.png")))
     assert grid.size[1] == 3 * (32 + 2) + 2  # one row per gesture
 

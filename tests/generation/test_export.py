@@ -19,7 +19,7 @@ SHORT = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["callbacks
 def checkpoint(request, tmp_path_factory):
     extra = {"mlp": [],
              "dcgan_ema": ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8",
-                           "model.ema_decay=0.9"]}[request.param]
+                           "model.ema.decay=0.9"]}[request.param]
     run_dir = tmp_path_factory.mktemp(request.param)
     train(compose_train(run_dir, [*SHORT, "trainer.max_steps=4", "callbacks.class_grid.every_n_batches=0", *extra]))
     return run_dir / "checkpoints" / "last.ckpt"

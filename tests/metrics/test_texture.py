@@ -9,10 +9,23 @@ from conftest import TINY_DCGAN, compose_train, make_folder, run_cli
 from torchvision.transforms.functional import gaussian_blur
 
 from cgan.data.base import InMemoryImages
-from cgan.metrics.judge import (StrictJudge, fit_classifier, load_judge, load_strict_judge, save_judge,
-                                save_strict_judge, strict_judge_path)
-from cgan.metrics.judge_check import (LADDER_TARGETS, TEXTURE_LADDER, _checkerboard, disturbance_table,
-                                      ladder_misses, ladder_problems)
+from cgan.metrics.judge import (
+    StrictJudge,
+    fit_classifier,
+    load_judge,
+    load_strict_judge,
+    save_judge,
+    save_strict_judge,
+    strict_judge_path,
+)
+from cgan.metrics.judge_check import (
+    LADDER_TARGETS,
+    TEXTURE_LADDER,
+    _checkerboard,
+    disturbance_table,
+    ladder_misses,
+    ladder_problems,
+)
 from cgan.metrics.score import score
 from cgan.metrics.spectrum import band_edges, radial_power_spectrum, spectral_distance, top_band_ratio
 
@@ -183,9 +196,9 @@ def test_training_and_evaluate_report_strict_and_spectrum_scores(tmp_path):
 def test_gesture_training_scores_at_the_sample_size_cgan_evaluate_uses():
     """Precision depends on how many images are compared: the gesture preset's in-training scores and
     cgan-evaluate's must use one n_per_class, or the same weights read 0.5 in one and 0.25 in the other."""
-    from cgan.api import compose_config
+    from cgan.config import compose
 
     for preset in ("rps_best", "rps_resnet"):
-        trained = compose_config("train", [f"experiment={preset}"]).callbacks.generation_metrics.n_per_class
-        assert trained == compose_config("evaluate", ["data=rps"]).n_per_class == 300
-    assert compose_config("evaluate", []).n_per_class == 1000  # the digits: 1,000 test images per class
+        trained = compose("train", [f"experiment={preset}"]).callbacks.generation_metrics.n_per_class
+        assert trained == compose("evaluate", ["data=rps"]).n_per_class == 300
+    assert compose("evaluate", []).n_per_class == 1000  # the digits: 1,000 test images per class

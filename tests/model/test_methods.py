@@ -36,34 +36,34 @@ def train_and_check(tmp_path, overrides):
 @pytest.mark.parametrize("loss", [loss if loss == "bce" else pytest.param(loss, marks=pytest.mark.slow)
                                   for loss in losses.LOSSES])
 def test_each_loss_trains(tmp_path, loss):
-    overrides = [f"model.loss={loss}"]
+    overrides = [f"model.objective.loss={loss}"]
     if loss == "wgan-gp":
         overrides.append("model.discriminator.batchnorm=false")
     if loss == "lsgan":  # R1 goes with any loss; one run covers it
-        overrides += ["model.r1_gamma=1.0", "model.r1_interval=2"]
+        overrides += ["model.penalty.r1_gamma=1.0", "model.penalty.interval=2"]
     run = train_and_check(tmp_path, overrides)
-    assert run.model.hparams.loss == loss
+    assert run.model.hparams.objective["loss"] == run.model.options.objective.loss == loss
 
 
 @pytest.mark.parametrize("conditioning", [pytest.param("projection", marks=pytest.mark.slow), "acgan"])  # concat: every
 # other test; multiply: presets
 def test_each_mlp_conditioning_trains(tmp_path, conditioning):
-    train_and_check(tmp_path, [f"model.discriminator.conditioning={conditioning}", "model.loss=hinge"])
+    train_and_check(tmp_path, [f"model.discriminator.conditioning={conditioning}", "model.objective.loss=hinge"])
 
 
 @pytest.mark.parametrize("conditioning", ["projection", pytest.param("acgan", marks=pytest.mark.slow)])
 def test_dcgan_conditioning_with_spectral_norm_and_diffaugment_trains(tmp_path, conditioning):
     train_and_check(tmp_path, [*SMALL_DCGAN, f"model.discriminator.conditioning={conditioning}",
-                               "model.discriminator.spectral_norm=true", "model.loss=hinge",
+                               "model.discriminator.spectral_norm=true", "model.objective.loss=hinge",
                                "model.generator.conditional_batchnorm=true",
-                               "model.augment=[color,translation,cutout]"])
+                               "model.augment.policy=[color,translation,cutout]"])
 
 
 def test_lecam_trains_and_its_averages_follow_d(tmp_path):
-    run = train_and_check(tmp_path, [*SMALL_DCGAN, "model.lecam_weight=0.3", "model.lecam_decay=0.5"])
-    anchors = run.model.lecam_anchors  # moving averages of D's real and fake logits, saved for resume
+    run = train_and_check(tmp_path, [*SMALL_DCGAN, "model.penalty.lecam_weight=0.3", "model.penalty.lecam_decay=0.5"])
+    anchors = run.model.objective.lecam_anchors  # moving averages of D's real and fake logits, saved for resume
     assert torch.isfinite(anchors).all() and (anchors != 0).all()
-    assert "lecam_anchors" in run.model.state_dict()
+    assert "objective.lecam_anchors" in run.model.state_dict()
 
 
 def test_self_supervised_discriminator_trains_its_decoder(tmp_path):
@@ -73,22 +73,22 @@ def test_self_supervised_discriminator_trains_its_decoder(tmp_path):
     run = train_and_check(tmp_path, [*SMALL_DCGAN, "model.discriminator.decoder=true"])
     after = run.model.discriminator.decoder.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in after)  # the reconstruction loss reached it
-    real = torch.zeros(2, *run.model.hparams.image_shape)
+    real = torch.zeros(2, *run.model.data.image_shape)
     _, _, redrawn = run.model.discriminator.forward_with_reconstruction(real, torch.tensor([0, 1]))
     assert redrawn.shape == (2, real.shape[1], real.shape[2] // 2, real.shape[3] // 2)
 
 
-@pytest.mark.parametrize("bad", ["model.lecam_weight=-1", "model.lecam_decay=1.0"])
+@pytest.mark.parametrize("bad", ["model.penalty.lecam_weight=-1", "model.penalty.lecam_decay=1.0"])
 def test_lecam_refuses_bad_values(tmp_path, bad):
     cfg = compose_train(tmp_path, [*QUICK, bad])
-    with pytest.raises(UserError, match="bad model config: model.lecam_weight must be >= 0"):
+    with pytest.raises(UserError, match="bad model config: model.penalty.lecam_weight must be >= 0"):
         build_model(cfg, build_datamodule(cfg))
 
 
-@pytest.mark.parametrize("penalty", ["model.r1_gamma=0.1", "model.loss=wgan-gp"])
+@pytest.mark.parametrize("penalty", ["model.penalty.r1_gamma=0.1", "model.objective.loss=wgan-gp"])
 def test_compile_with_a_gradient_penalty_is_refused_in_one_sentence(tmp_path, penalty):
-    cfg = compose_train(tmp_path, [*QUICK, "model.compile=true", penalty])
-    with pytest.raises(UserError, match="model.compile=true cannot train with model.r1_gamma > 0 or loss=wgan-gp"):
+    cfg = compose_train(tmp_path, [*QUICK, "model.speed.compile=true", penalty])
+    with pytest.raises(UserError, match="model.speed.compile=true cannot train with model.penalty.r1_gamma > 0, model.penalty.r2_gamma > 0 or loss=wgan-gp"):
         build_model(cfg, build_datamodule(cfg))
 
 
@@ -122,7 +122,7 @@ def test_gan_augments_real_and_fake_in_both_steps(tmp_path, monkeypatch):
         return original(self, x, generator, probability)
 
     monkeypatch.setattr(DiffAugment, "forward", spy)
-    cfg = compose_train(tmp_path, [*QUICK, "model.augment=[translation]", "trainer.max_steps=2"])
+    cfg = compose_train(tmp_path, [*QUICK, "model.augment.policy=[translation]", "trainer.max_steps=2"])
     train(cfg)
     # One batch: D sees augmented real and fake, then G's step augments its fakes (with gradient).
     assert len(seen) == 3 and seen[2][0] and all(shape == seen[0][1] for _, shape in seen)

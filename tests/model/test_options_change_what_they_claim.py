@@ -43,10 +43,10 @@ def d_weights_after(tmp_path, overrides: list[str]) -> dict:
     return {k: v.clone() for k, v in run.model.state_dict().items() if k.startswith("discriminator.")}
 
 
-@pytest.mark.parametrize("penalty", ["model.r1_gamma=10", "model.r2_gamma=10", "model.lecam_weight=1"])
+@pytest.mark.parametrize("penalty", ["model.penalty.r1_gamma=10", "model.penalty.r2_gamma=10", "model.penalty.lecam_weight=1"])
 def test_a_penalty_changes_ds_first_step_against_none(tmp_path, penalty):
     """One batch (a D step and a G step) from the same seed: with the penalty on, D's weights end elsewhere."""
-    off = d_weights_after(tmp_path / "off", ["model.loss=rpgan" if "r2" in penalty else "model.loss=bce"])
-    on = d_weights_after(tmp_path / "on", ["model.loss=rpgan" if "r2" in penalty else "model.loss=bce", penalty])
+    off = d_weights_after(tmp_path / "off", ["model.objective.loss=rpgan" if "r2" in penalty else "model.objective.loss=bce"])
+    on = d_weights_after(tmp_path / "on", ["model.objective.loss=rpgan" if "r2" in penalty else "model.objective.loss=bce", penalty])
     assert off.keys() == on.keys()
     assert any(not torch.allclose(off[k], on[k]) for k in off), f"{penalty} left D's step unchanged"

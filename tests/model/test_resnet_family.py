@@ -15,10 +15,10 @@ TINY_RESNET = [o for o in TINY_DCGAN if not o.startswith("model.")] + [
     "model=resnet", "model.generator.base_width=4", "model.discriminator.base_width=4", "model.latent_dim=16",
     "callbacks.generation_metrics=null", "callbacks.class_grid.every_n_batches=0"]
 
-EVERYTHING = ["model.ema_decay=0.9", "model.augment=[color,translation,cutout]", "model.ada_target=0.6",
-              "model.ada_images=64", "model.topk_gamma=0.5", "model.discriminator.decoder=true",
+EVERYTHING = ["model.ema.decay=0.9", "model.augment.policy=[color,translation,cutout]", "model.augment.ada_target=0.6",
+              "model.augment.ada_images=64", "model.objective.topk_gamma=0.5", "model.discriminator.decoder=true",
               "model.generator.attention=16", "model.discriminator.attention=16",
-              "model.generator.spectral_norm=true", "model.r1_gamma=0.1", "model.r1_interval=2"]
+              "model.generator.spectral_norm=true", "model.penalty.r1_gamma=0.1", "model.penalty.interval=2"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_resnet_trains_with_every_method(resnet_run):
     assert all(torch.isfinite(v).all() for v in after.values() if v.is_floating_point())
     assert run.trainer.global_step == 8
     # ADA: 4 batches of 4 images, one update of p by +-(4 x 4) / 64 from 0; saved for a resume
-    assert run.model.ada_state[0].item() in (0.0, 0.25) and "ada_state" in after
+    assert run.model.augment.ada_state[0].item() in (0.0, 0.25) and "augment.ada_state" in after
 
 
 def test_resnet_checkpoint_samples_exports_and_serves(resnet_run, tmp_path):
@@ -108,8 +108,8 @@ def test_ada_on_two_ranks_moves_p_by_the_sum_of_both_ranks_signs():
 
 
 def test_ada_without_augmentations_is_one_sentence(tmp_path):
-    with pytest.raises(Exception, match="model.augment is empty"):
-        _module(["model.augment=[]", "model.ada_target=0.6"], tmp_path)
+    with pytest.raises(Exception, match="model.augment.ada_target adapts .* and the policy is empty"):
+        _module(["model.augment.policy=[]", "model.augment.ada_target=0.6"], tmp_path)
 
 
 def test_ada_p_zero_leaves_images_alone_and_one_augments_them():
@@ -122,19 +122,17 @@ def test_ada_p_zero_leaves_images_alone_and_one_augments_them():
 
 
 def test_topk_keeps_the_fakes_d_finds_most_real(tmp_path, monkeypatch):
-    module = _module(["model.topk_gamma=0.5", "model.topk_min_fraction=0.25", "model.loss=bce"], tmp_path)
-    epoch = [0]
-    monkeypatch.setattr(type(module), "current_epoch", property(lambda self: epoch[0]))
-    assert module.topk_now(16) == 16  # epoch 0: gamma ** 0 = 1
-    epoch[0] = 1
-    assert module.topk_now(16) == 8
-    epoch[0] = 5
-    assert module.topk_now(16) == 4  # floored at topk_min_fraction
+    module = _module(["model.objective.topk_gamma=0.5", "model.objective.topk_min_fraction=0.25", "model.objective.loss=bce"], tmp_path)
+    objective = module.objective
+    assert objective.topk_now(16, epoch=0) == 16  # epoch 0: gamma ** 0 = 1
+    assert objective.topk_now(16, epoch=1) == 8
+    assert objective.topk_now(16, epoch=5) == 4  # floored at topk_min_fraction
     seen = {}
     module.discriminator.forward = lambda images, labels, return_class_logits=False: (
         seen.setdefault("logits", torch.arange(16.0)), None)
-    fake = torch.zeros(16, *module.hparams.image_shape)
-    loss = module._generator_loss(fake, torch.zeros(16, dtype=torch.long))
+    fake = torch.zeros(16, *module.data.image_shape)
+    loss = objective.g_loss(module.discriminator, module.augment, fake, torch.zeros(16, dtype=torch.long), fake,
+                            epoch=5)
     # bce on the 4 largest logits (12..15) only
     expected = torch.nn.functional.softplus(-torch.arange(12.0, 16.0)).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)

@@ -20,9 +20,9 @@ QUICK = [o for o in TINY if not o.startswith("callbacks.")] + [
     "trainer.limit_val_batches=0", "callbacks.class_grid=null", "callbacks.generation_metrics=null",
     "callbacks.real_data_preview=null"]
 SMALL_DCGAN = ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8"]
-R3 = ["model.loss=rpgan", "model.r1_gamma=0.5", "model.r2_gamma=0.5", "model.r1_interval=2"]
-SCHEDULED = ["model.schedule.shape=cosine", "model.schedule.lr_end=0.25", "model.schedule.gamma_end=0.1",
-             "model.schedule.beta2_start=0.9", "model.optimizer.betas=[0.0,0.99]"]
+R3 = ["model.objective.loss=rpgan", "model.penalty.r1_gamma=0.5", "model.penalty.r2_gamma=0.5", "model.penalty.interval=2"]
+SCHEDULED = ["model.optimizer.schedule.shape=cosine", "model.optimizer.schedule.lr_end=0.25", "model.optimizer.schedule.gamma_end=0.1",
+             "model.optimizer.schedule.beta2_start=0.9", "model.optimizer.betas=[0.0,0.99]"]
 
 
 def test_rpgan_pairs_each_fake_with_a_real_image():
@@ -51,7 +51,7 @@ def test_schedule_shapes_run_from_start_to_end():
     schedule = Schedule(shape="linear", lr_end=0.25, gamma_end=0.1, beta2_start=0.9)
     assert (schedule.lr_factor(1.0), schedule.gamma_factor(1.0), schedule.beta2(0.5, 0.99)) == pytest.approx(
         (0.25, 0.1, 0.945))
-    with pytest.raises(ValueError, match="model.schedule.shape='step' is not one of constant, linear, cosine"):
+    with pytest.raises(ValueError, match="model.optimizer.schedule.shape='step' is not one of constant, linear, cosine"):
         Schedule(shape="step")
 
 
@@ -76,9 +76,9 @@ def test_ema_half_life_is_in_images_and_ramps_with_images_seen():
 
 
 def test_the_short_budget_recipe_trains_a_dcgan_and_logs_its_schedule(tmp_path):
-    cfg = compose_train(tmp_path, [*QUICK, *SMALL_DCGAN, *R3, *SCHEDULED, "model.ema_decay=null",
-                                   "model.ema_halflife_images=500", "model.augment=[translation]",
-                                   "model.ada_target=0.6", "trainer.max_steps=12"])
+    cfg = compose_train(tmp_path, [*QUICK, *SMALL_DCGAN, *R3, *SCHEDULED, "model.ema.decay=null",
+                                   "model.ema.halflife_images=500", "model.augment.policy=[translation]",
+                                   "model.augment.ada_target=0.6", "trainer.max_steps=12"])
     L.seed_everything(cfg.seed)
     before = build_model(cfg, build_datamodule(cfg)).state_dict()
     run = train(cfg)
@@ -102,7 +102,7 @@ def test_the_short_budget_recipe_trains_a_dcgan_and_logs_its_schedule(tmp_path):
 def test_a_resumed_run_continues_the_schedule_exactly(tmp_path, monkeypatch):
     """A 30-step run stopped (as by Ctrl-C) at step 14 and resumed == 30 steps straight, bit for bit: lr,
     gamma and beta2 pick up on the curve where they left it, and the EMA half-life ramp where it was."""
-    overrides = [*QUICK, "seed=3", *R3, *SCHEDULED, "model.ema_decay=null", "model.ema_halflife_images=300",
+    overrides = [*QUICK, "seed=3", *R3, *SCHEDULED, "model.ema.decay=null", "model.ema.halflife_images=300",
                  "trainer.max_steps=30"]
     straight = train(compose_train(tmp_path / "a", overrides))
     original = GracefulStop.on_train_batch_end

@@ -14,16 +14,16 @@ pytestmark = pytest.mark.slow  # each run starts two interpreters
 # Tiny DCGAN on the bundled digits, 16 images a step over both ranks, ADA on (moved every batch), EMA on; no
 # metrics, no grids.
 RUN = ["train.py", "data.source=sample", "data.global_batch_size=16", "model=dcgan",
-       "model.generator.base_width=8", "model.discriminator.base_width=8", "model.augment=[translation,cutout]",
-       "model.ada_target=0.01", "model.ada_interval=1", "model.ada_images=500", "model.ema_decay=0.9",
+       "model.generator.base_width=8", "model.discriminator.base_width=8", "model.augment.policy=[translation,cutout]",
+       "model.augment.ada_target=0.01", "model.augment.ada_interval=1", "model.augment.ada_images=500", "model.ema.decay=0.9",
        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.limit_val_batches=0",
        "callbacks.generation_metrics=null", "callbacks.class_grid.every_n_batches=0",
        "callbacks.model_checkpoint.every_n_train_steps=0", "callbacks.model_checkpoint.train_time_interval=null",
        "print_config=false", "console.progress=log", "seed=7",
        # R3GAN's loss and penalties (lazy), on a cosine schedule over the run
-       "model.loss=rpgan", "model.r1_gamma=0.5", "model.r2_gamma=0.5", "model.r1_interval=2",
-       "model.schedule.shape=cosine", "model.schedule.lr_end=0.25", "model.schedule.gamma_end=0.1",
-       "model.schedule.beta2_start=0.9"]
+       "model.objective.loss=rpgan", "model.penalty.r1_gamma=0.5", "model.penalty.r2_gamma=0.5", "model.penalty.interval=2",
+       "model.optimizer.schedule.shape=cosine", "model.optimizer.schedule.lr_end=0.25", "model.optimizer.schedule.gamma_end=0.1",
+       "model.optimizer.schedule.beta2_start=0.9"]
 
 
 def train(run_dir: Path, *extra: str, exit_code: int = 0) -> None:

@@ -16,7 +16,7 @@ QUICK = [o for o in TINY if not o.startswith("callbacks.")] + ["trainer.max_step
 
 @pytest.mark.parametrize("precision", ["32-true", pytest.param("bf16-mixed", marks=pytest.mark.slow)])
 def test_precision_trains_with_finite_losses(tmp_path, precision):
-    cfg = compose_train(tmp_path, [*QUICK, f"trainer.precision={precision}", "model.gradient_clip_val=1.0"])
+    cfg = compose_train(tmp_path, [*QUICK, f"trainer.precision={precision}", "model.optimizer.gradient_clip_val=1.0"])
     run = train(cfg)
     assert run.trainer.global_step == 10
     assert math.isfinite(run.metrics["train/d_loss"]) and math.isfinite(run.metrics["train/g_loss"])
@@ -38,7 +38,7 @@ def test_gradient_clipping_bounds_each_update(tmp_path):
 
     gan.ConditionalGAN.on_before_optimizer_step = spy
     try:
-        train(compose_train(tmp_path, [*QUICK, "trainer.max_steps=4", "model.gradient_clip_val=0.01"]))
+        train(compose_train(tmp_path, [*QUICK, "trainer.max_steps=4", "model.optimizer.gradient_clip_val=0.01"]))
     finally:
         gan.ConditionalGAN.on_before_optimizer_step = original
     assert len(seen) == 4 and max(seen) <= 0.01 + 1e-6
@@ -75,7 +75,7 @@ def test_article_presets_train(tmp_path, experiment):
     run = train(cfg)
     assert run.trainer.global_step == 4
     if experiment == "mnist_gan_baseline":
-        assert run.model.hparams.num_classes == 1 and run.model.hparams.class_names == ["any"]
+        assert run.model.data.num_classes == 1 and run.model.hparams.data["class_names"] == ["any"]
     else:
         assert run.model.generator.conditioning == "multiply"
 

@@ -12,7 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cgan.cli.train import main as train_main
-from cgan.tools.sweep_bench import images_trained
+from benchmarks.sweep_bench import images_trained
 from cgan.training import train
 
 SHORT = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["callbacks.generation_metrics=null"]

@@ -52,19 +52,19 @@ SMALL_DCGAN = ["model=dcgan", "model.generator.base_width=8", "model.discriminat
 # Every family, every loss, and the methods that differentiate D twice (R1, R2, WGAN-GP) or keep float32
 # statistics (EMA, ADA, LeCam), each under bf16 autocast.
 UNDER_BF16 = {
-    "mlp-bce-ema": ["model.ema_decay=0.9"],
-    "mlp-wgan-gp": ["model.loss=wgan-gp", "model.discriminator.batchnorm=false"],
-    "dcgan-rpgan-r1-r2-lecam-ada": [*SMALL_DCGAN, "model.loss=rpgan", "model.r1_gamma=1", "model.r2_gamma=1",
-                                    "model.lecam_weight=0.01", "model.augment=[color,translation]",
-                                    "model.ada_target=0.6", "model.ada_interval=1", "model.ema_decay=0.9"],
-    "dcgan-hinge-fir-decoder-acgan": [*SMALL_DCGAN, "model.loss=hinge", "model.generator.upsample=fir",
+    "mlp-bce-ema": ["model.ema.decay=0.9"],
+    "mlp-wgan-gp": ["model.objective.loss=wgan-gp", "model.discriminator.batchnorm=false"],
+    "dcgan-rpgan-r1-r2-lecam-ada": [*SMALL_DCGAN, "model.objective.loss=rpgan", "model.penalty.r1_gamma=1", "model.penalty.r2_gamma=1",
+                                    "model.penalty.lecam_weight=0.01", "model.augment.policy=[color,translation]",
+                                    "model.augment.ada_target=0.6", "model.augment.ada_interval=1", "model.ema.decay=0.9"],
+    "dcgan-hinge-fir-decoder-acgan": [*SMALL_DCGAN, "model.objective.loss=hinge", "model.generator.upsample=fir",
                                       "model.discriminator.downsample=fir", "model.discriminator.decoder=true",
                                       "model.discriminator.conditioning=acgan", "model.generator.full_res_width=8",
                                       "model.generator.full_res_blocks=1", "model.discriminator.stem_width=4"],
-    "dcgan-lsgan": [*SMALL_DCGAN, "model.loss=lsgan"],
+    "dcgan-lsgan": [*SMALL_DCGAN, "model.objective.loss=lsgan"],
     "resnet-hinge": ["model=resnet", "model.generator.base_width=8", "model.discriminator.base_width=8"],
 }
-assert {o.split("=")[1] for case in UNDER_BF16.values() for o in case if o.startswith("model.loss=")} | {"bce"} == set(losses.LOSSES)
+assert {o.split("=")[1] for case in UNDER_BF16.values() for o in case if o.startswith("model.objective.loss=")} | {"bce"} == set(losses.LOSSES)
 
 
 @pytest.mark.slow
@@ -84,14 +84,14 @@ def test_d_outputs_reach_the_losses_in_float32_under_bf16(tmp_path, monkeypatch)
     original = losses.discriminator_loss
     monkeypatch.setattr(losses, "discriminator_loss",
                         lambda name, real, fake, **kw: seen.append((real.dtype, fake.dtype)) or original(name, real, fake, **kw))
-    train(compose_train(tmp_path, [*QUICK, "trainer.precision=bf16-mixed", *SMALL_DCGAN, "model.r1_gamma=1"]))
+    train(compose_train(tmp_path, [*QUICK, "trainer.precision=bf16-mixed", *SMALL_DCGAN, "model.penalty.r1_gamma=1"]))
     assert seen and set(seen) == {(torch.float32, torch.float32)}
 
 
 @pytest.mark.slow
 def test_a_seeded_bf16_run_repeats_itself_and_resumes_exactly(tmp_path):
-    overrides = [*WITH_CHECKPOINTS, "trainer.precision=bf16-mixed", "seed=5", *SMALL_DCGAN, "model.r1_gamma=1",
-                 "model.r1_interval=2", "model.ema_decay=0.9", "model.augment=[translation]"]
+    overrides = [*WITH_CHECKPOINTS, "trainer.precision=bf16-mixed", "seed=5", *SMALL_DCGAN, "model.penalty.r1_gamma=1",
+                 "model.penalty.interval=2", "model.ema.decay=0.9", "model.augment.policy=[translation]"]
     at = lambda name, steps, *more: train(compose_train(tmp_path / name, [*overrides, f"trainer.max_steps={steps}", *more]))
     first, again = at("a", 16).model.state_dict(), at("b", 16).model.state_dict()
     assert [k for k in first if not torch.equal(first[k], again[k])] == []

@@ -118,9 +118,9 @@ def test_nan_batches_can_be_skipped_and_counted(tmp_path, monkeypatch):
         return loss * float("nan") if calls["n"] in (3, 7) else loss
 
     monkeypatch.setattr(losses, "discriminator_loss", sometimes_nan)
-    cfg = compose_train(tmp_path, [*QUICK, "model.on_nan=skip_batch", "callbacks=none", "trainer.max_steps=20"])
+    cfg = compose_train(tmp_path, [*QUICK, "model.guard.on_nan=skip_batch", "callbacks=none", "trainer.max_steps=20"])
     run = train(cfg)
-    assert run.model.skipped_batches == 2
+    assert run.model.guard.skipped_batches == 2
     assert run.metrics["train/skipped_batches"] == 2
     assert all(torch.isfinite(p).all() for p in run.model.parameters())
 
@@ -137,8 +137,8 @@ def test_same_seed_same_losses(tmp_path):
 
 
 SMALL_DCGAN_ON_DIGITS = ["model=dcgan", "model.generator.base_width=8", "model.discriminator.base_width=8",
-                        "model.ema_decay=0.9", "model.augment=[translation,cutout]", "model.r1_gamma=1",
-                        "model.r1_interval=2"]
+                        "model.ema.decay=0.9", "model.augment.policy=[translation,cutout]", "model.penalty.r1_gamma=1",
+                        "model.penalty.interval=2"]
 
 
 @pytest.mark.parametrize("model", [[], pytest.param(SMALL_DCGAN_ON_DIGITS, marks=pytest.mark.slow)],
@@ -167,7 +167,7 @@ BAD_TRAIN_INPUTS = [
     # values out of range are named before any data is read: here the folder does not even exist
     (["model=dcgan", "data=image_folder", "data.root={tmp}/nowhere", "model.optimizer.d_lr=0"],
      "model.optimizer.d_lr=0 must be a positive number"),
-    (["model.ema_decay=1.5"], "model.ema_decay=1.5 must be between 0 and 1"),
+    (["model.ema.decay=1.5"], "model.ema.decay=1.5 must be between 0 and 1"),
     (["model=resnet", "data=image_folder", "data.root={tmp}/nowhere", "data.image_size=50"],
      "data.image_size=50: the resnet model cannot build 50x50"),
     (["model=dcgan", "data=image_folder", "data.root={tmp}/photos", "data.image_size=50"], "cannot build 50x50"),
@@ -227,7 +227,7 @@ def test_bad_sample_inputs(trained_run, tmp_path):
 def test_sparse_nan_checks_still_never_checkpoint_nan_weights(tmp_path, monkeypatch):
     poison_generator_loss_after(15, monkeypatch)
     run_dir = tmp_path / "run"
-    cfg = compose_train(run_dir, [*QUICK, "model.nan_check_interval=3",  # batch 16 (the NaN step) goes unchecked
+    cfg = compose_train(run_dir, [*QUICK, "model.guard.check_interval=3",  # batch 16 (the NaN step) goes unchecked
                                   "callbacks.model_checkpoint.every_n_train_steps=2",
                                   "callbacks.class_grid.every_n_batches=0"])
     with pytest.raises(TrainingDiverged, match="weights hold NaN/Inf"):

@@ -62,8 +62,8 @@ def test_checkpoint_is_enough_to_rebuild_the_generator(trained_run):
     run_dir, _, _ = trained_run
     ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     hp = ckpt["hyper_parameters"]
-    assert hp["class_names"] == [str(d) for d in range(10)]
-    assert hp["image_shape"] == [1, 28, 28] and hp["latent_dim"] == 100
+    assert hp["data"]["class_names"] == [str(d) for d in range(10)]
+    assert hp["data"]["image_shape"] == [1, 28, 28] and hp["latent_dim"] == 100
     assert hp["generator"]["_target_"] == "cgan.nets.MLPGenerator"
 
 
@@ -76,7 +76,7 @@ def test_resume_continues_the_global_step(trained_run, tmp_path):
 
 def test_d_steps_per_g_step_skips_generator_steps(tmp_path):
     no_callback_tiny = [o for o in TINY if not o.startswith("callbacks.")]
-    cfg = compose_train(tmp_path, [*no_callback_tiny, "model.d_steps_per_g_step=2", "trainer.max_steps=12",
+    cfg = compose_train(tmp_path, [*no_callback_tiny, "model.optimizer.d_steps_per_g_step=2", "trainer.max_steps=12",
                                    "callbacks=none", "logger=none"])
     run = train(cfg)
     opt_g, opt_d = run.model.optimizers()
@@ -87,36 +87,30 @@ def test_d_steps_per_g_step_skips_generator_steps(tmp_path):
 
 @pytest.mark.parametrize("warmup, expected_decay", [(False, 0.9), (True, 0.1)])  # warm-up: (1 + 0) / (10 + 0)
 def test_ema_moves_toward_the_live_weights_at_the_configured_rate(tmp_path, warmup, expected_decay):
-    cfg = compose_train(tmp_path, [*TINY, "model.ema_decay=0.9", f"model.ema_warmup={str(warmup).lower()}"])
+    cfg = compose_train(tmp_path, [*TINY, "model.ema.decay=0.9", f"model.ema.warmup={str(warmup).lower()}"])
     model = build_model(cfg, build_datamodule(cfg))
     before = [p.clone() for p in model.generator_ema.parameters()]
     with torch.no_grad():
         for p in model.generator.parameters():
             p.add_(1.0)
     live = [p.clone() for p in model.generator.parameters()]
-    model.update_ema()  # the first G update: no trainer yet, global step 0
+    model.ema.update(model.generator, g_updates=0, batch_images=16)  # the first G update
     for ema, old, new in zip(model.generator_ema.parameters(), before, live):
         assert torch.allclose(ema, expected_decay * old + (1 - expected_decay) * new, atol=1e-6)
     assert model.sampling_generator is model.generator_ema
 
 
 def test_ema_warmup_ramps_the_decay_up_to_the_configured_value(tmp_path):
-    from types import SimpleNamespace
-
-    cfg = compose_train(tmp_path, [*TINY, "model.ema_decay=0.999"])
+    cfg = compose_train(tmp_path, [*TINY, "model.ema.decay=0.999"])
     model = build_model(cfg, build_datamodule(cfg))
-    decays = []
-    for g_updates in (0, 10, 100, 1000, 10_000):
-        model._trainer = SimpleNamespace(global_step=2 * g_updates)  # a D and a G step per batch
-        decays.append(model.ema_decay_now())
-    model._trainer = None
+    decays = [model.ema.decay_now(g_updates, batch_images=16) for g_updates in (0, 10, 100, 1000, 10_000)]
     assert decays == pytest.approx([0.1, 11 / 20, 101 / 110, 1001 / 1010, 0.999])
 
 
 def test_ema_generator_is_saved_and_sampled(tmp_path):
     from cgan.generation import load_generator
 
-    run = train(compose_train(tmp_path, [*TINY, "model.ema_decay=0.99", "trainer.max_steps=10"]))
+    run = train(compose_train(tmp_path, [*TINY, "model.ema.decay=0.99", "trainer.max_steps=10"]))
     ckpt_path = tmp_path / "checkpoints" / "last.ckpt"
     state = torch.load(ckpt_path, weights_only=True)["state_dict"]
     assert any(k.startswith("generator_ema.") for k in state)

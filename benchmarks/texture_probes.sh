@@ -3,9 +3,9 @@
 # texture levers, plus the overrides given) for 60,000 images in float32, then score the last checkpoint
 # with cgan-evaluate (both judges and the spectrum; make them first with cgan-judge data=rps).
 #
-#   bash cgan/tools/texture_probes.sh NAME [train overrides ...]
-#   bash cgan/tools/texture_probes.sh base paths.data_dir=data
-#   bash cgan/tools/texture_probes.sh full paths.data_dir=data model.generator.upsample=fir \
+#   bash benchmarks/texture_probes.sh NAME [train overrides ...]
+#   bash benchmarks/texture_probes.sh base paths.data_dir=data
+#   bash benchmarks/texture_probes.sh full paths.data_dir=data model.generator.upsample=fir \
 #       model.discriminator.downsample=fir model.generator.full_res_blocks=1 model.discriminator.stem_width=32
 #
 # The run dir is outputs/probes/NAME; the scores are outputs/probes/NAME.eval and the JSON beside the checkpoint.

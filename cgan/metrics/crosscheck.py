@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
+from cgan.config import compose
 from cgan.data import ImageFolderDataModule, build_datamodule
 from cgan.data.base import InMemoryBatches, InMemoryImages, to_unit_range
 from cgan.errors import UserError
@@ -42,7 +43,6 @@ from cgan.metrics import frechet_distance, precision_recall
 from cgan.metrics.features import judge_images
 from cgan.metrics.judge_check import disturbance_table, format_disturbances
 from cgan.metrics.score import balanced_subset, generate_per_class, split_halves
-from cgan.training import compose_train_config
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def calibration_table(model: nn.Module, reference: InMemoryImages, others: InMem
 
 
 def load_data(overrides: list[str]):
-    cfg = compose_train_config(overrides, "outputs/crosscheck")
+    cfg = compose("train", overrides, "outputs/crosscheck")
     datamodule = build_datamodule(cfg).for_metrics()  # real images read as every metric reads them
     if not isinstance(datamodule.train_set, InMemoryImages):
         raise UserError("the cross-check classifier trains on in-memory data: set data.in_memory=true")

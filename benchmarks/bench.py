@@ -1,14 +1,14 @@
 """Training-speed benchmark: the framework against a hand-written loop doing the same math.
 
-    cgan-bench [--batches N] [--warmup N] [--repeats N] [--article] [--no-breakdown] [hydra overrides ...]
-    cgan-bench experiment=mnist_best paths.data_dir=/path/to/data
-    cgan-bench experiment=rps_best paths.data_dir=/path/to/data --batches 60
-    cgan-bench model=dcgan data=rps trainer.accelerator=gpu trainer.precision=bf16-mixed
+    python -m benchmarks.bench [--batches N] [--warmup N] [--repeats N] [--article] [--no-breakdown] [hydra overrides ...]
+    python -m benchmarks.bench experiment=mnist_best paths.data_dir=/path/to/data
+    python -m benchmarks.bench experiment=rps_best paths.data_dir=/path/to/data --batches 60
+    python -m benchmarks.bench model=dcgan data=rps trainer.accelerator=gpu trainer.precision=bf16-mixed
 
 Times ``--batches`` training batches (after ``--warmup``) of the composed train config
 (a) through ConditionalGAN + Lightning + the DataModule, exactly as train.py runs it
 (checkpoint, grid and metric callbacks off: their cost is amortised in the breakdown), and
-(b) through :class:`cgan.tools.plain_loop.PlainLoop`, the same math (DiffAugment, lazy R1, EMA,
+(b) through :class:`benchmarks.plain_loop.PlainLoop`, the same math (DiffAugment, lazy R1, EMA,
 decoder) written by hand over the same in-memory batches, interleaved ``--repeats`` times (each
 repeat's ratio and the median are printed: a slow spell of the machine hits both alike). With
 ``--article`` it also times (c) the seed article's pipeline: torchvision MNIST + ToTensor/Normalize +
@@ -35,11 +35,12 @@ from omegaconf import open_dict
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
+from benchmarks.plain_loop import PhaseClock, PlainLoop, unsupported_methods
 from cgan.checkpoints import batches_trained
+from cgan.config import compose
 from cgan.data import build_datamodule
 from cgan.data.base import to_unit_range
-from cgan.tools.plain_loop import PhaseClock, PlainLoop, unsupported_methods
-from cgan.training import build_loggers, build_model, build_trainer, compose_train_config
+from cgan.training import build_loggers, build_model, build_trainer
 
 log = logging.getLogger(__name__)
 
@@ -148,18 +149,20 @@ def flops_per_batch(cfg, datamodule, device: torch.device) -> float:
     both backwards, R1 averaged over its interval), counted on the plain loop."""
     model = build_model(cfg, datamodule)
     loop = PlainLoop(model, device)
-    hp, batch = model.hparams, cfg.data.batch_size
-    real = torch.rand(batch, *hp.image_shape, device=device) * 2 - 1
-    labels = torch.randint(0, hp.num_classes, (batch,), device=device)
-    period = max(hp.r1_interval if hp.r1_gamma > 0 else 1, hp.d_steps_per_g_step)
+    data, options, batch = model.data, model.options, cfg.data.batch_size
+    real = torch.rand(batch, *data.image_shape, device=device) * 2 - 1
+    labels = torch.randint(0, data.num_classes, (batch,), device=device)
+    period = max(options.penalty.interval if options.penalty.r1_gamma > 0 else 1,
+                 options.optimizer.d_steps_per_g_step)
     with FlopCount() as counter:
         for _ in range(period):
             loop.step(real, labels)
     return counter.total / period
 
 
-def compose_config(overrides: list[str], run_dir: Path):
-    cfg = compose_train_config(overrides, run_dir)
+def benchmark_config(overrides: list[str], run_dir: Path):
+    """The train config with periodic work and the budget off: the steps alone are timed."""
+    cfg = compose("train", overrides, run_dir)
     with open_dict(cfg):
         cfg.print_config = False
         cfg.callbacks = {}  # checkpoints, grids, metrics are periodic work: amortised in the breakdown instead
@@ -234,17 +237,17 @@ def periodic_costs(overrides: list[str], cfg, datamodule, device, framework_batc
     from cgan.images import class_grid
 
     # The timed config has its callbacks off; their settings come from the config as train.py composes it.
-    callbacks = compose_train_config(overrides, Path(tempfile.mkdtemp(prefix="cgan-bench-"))).get("callbacks") or {}
+    callbacks = compose("train", overrides, Path(tempfile.mkdtemp(prefix="cgan-bench-"))).get("callbacks") or {}
     model = build_model(cfg, datamodule).to(device)
-    hp, costs = model.hparams, {}
+    data, costs = model.data, {}
     batches_per_epoch = max(1, len(datamodule.train_set) // cfg.data.batch_size)
     grid_cfg = callbacks.get("class_grid")
     if grid_cfg:
         n_per_class = grid_cfg.get("n_per_class", 8)
         every = grid_cfg.get("every_n_batches") or 0
         interval = min(every, batches_per_epoch) if every else batches_per_epoch
-        z = torch.randn(hp.num_classes * n_per_class, hp.latent_dim, device=device)
-        labels = torch.arange(hp.num_classes, device=device).repeat_interleave(n_per_class)
+        z = torch.randn(data.num_classes * n_per_class, model.latent_dim, device=device)
+        labels = torch.arange(data.num_classes, device=device).repeat_interleave(n_per_class)
         path = Path(tempfile.mkdtemp(prefix="cgan-bench-")) / "grid.png"
 
         def draw():
@@ -252,7 +255,7 @@ def periodic_costs(overrides: list[str], cfg, datamodule, device, framework_batc
             with torch.no_grad():
                 save_image(class_grid(model.sampling_generator(z, labels).float(), n_per_class), path)
 
-        costs[f"grid ({hp.num_classes} x {n_per_class}), every {interval} batches"] = _seconds(draw) / interval
+        costs[f"grid ({data.num_classes} x {n_per_class}), every {interval} batches"] = _seconds(draw) / interval
     ckpt_cfg = callbacks.get("model_checkpoint")
     if ckpt_cfg:
         steps = ckpt_cfg.get("every_n_train_steps") or 0
@@ -298,12 +301,12 @@ def breakdown(cfg, datamodule, device, n_warmup: int, n_timed: int) -> dict[str,
 def run(args) -> dict:
     """Each pipeline ``args.repeats`` times, interleaved (so a slow spell of the machine hits all of
     them alike); the median of each and each repeat's ratio are reported."""
-    cfg = compose_config(args.overrides, Path(tempfile.mkdtemp(prefix="cgan-bench-")))
+    cfg = benchmark_config(args.overrides, Path(tempfile.mkdtemp(prefix="cgan-bench-")))
     datamodule = build_datamodule(cfg)
     device = torch.device("cuda" if cfg.trainer.accelerator in ("gpu", "cuda") else cfg.trainer.accelerator)
     if device.type == "cuda":
         device = torch.device("cuda", torch.cuda.current_device())
-    missing = unsupported_methods(build_model(cfg, datamodule).hparams)
+    missing = unsupported_methods(build_model(cfg, datamodule))
     plain_note = f"it does not write out {', '.join(missing)}" if missing else None
     samples: dict[str, list[float]] = {"framework": [], "plain": [], "article": []}
     for _ in range(args.repeats):

@@ -1,6 +1,6 @@
 """Quality against images seen, one line per preset: the budget curve of docs/results.md.
 
-    python -m cgan.tools.budget_curve docs/images/rps_budget.csv docs/images/rps_budget.png
+    python -m benchmarks.budget_curve docs/images/rps_budget.csv docs/images/rps_budget.png
 
 The CSV has one row per scored checkpoint: ``preset,images,fid_x_floor,precision,recall`` (the
 cross-check classifier's figures, ``cgan-crosscheck score``). The PNG has FID (x the real-vs-real

@@ -1,8 +1,8 @@
 """Sweep-throughput benchmark: the same N-job multirun under Hydra's default launcher (one job after
 another) and under hydra/launcher=joblib (several at once on this machine).
 
-    cgan-sweep-bench [--jobs 4] [--n-jobs 2,4] [train.py overrides ...]
-    cgan-sweep-bench --jobs 4 --n-jobs 2,4 trainer.max_steps=2000 paths.data_dir=/path/to/data
+    python -m benchmarks.sweep_bench [--jobs 4] [--n-jobs 2,4] [train.py overrides ...]
+    python -m benchmarks.sweep_bench --jobs 4 --n-jobs 2,4 trainer.max_steps=2000 paths.data_dir=/path/to/data
 
 Each job is `python train.py -m seed=1,...,N <overrides>` as a user runs it (start-up, data, grids and
 checkpoints included), timed from the command's start to its end. Prints wall time, images trained per

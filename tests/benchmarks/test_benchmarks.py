@@ -1,10 +1,11 @@
-"""The developer tools run end to end on tiny budgets and print the figures they promise."""
+"""The developer benchmarks (benchmarks/, not installed) run end to end on tiny budgets and print the figures
+they promise."""
 
 import numpy as np
 import pytest
 import torch
 
-from cgan.tools import app_bench, bench, quality, sweep_bench
+from benchmarks import app_bench, bench, sweep_bench
 
 TINY_RUN = ["data.source=sample", "data.batch_size=16", "print_config=false"]
 
@@ -13,11 +14,11 @@ TINY_RUN = ["data.source=sample", "data.batch_size=16", "print_config=false"]
 SAME_MATH = ["model=dcgan", "data.source=sample", "data.batch_size=8",
              "model.generator.base_width=8", "model.discriminator.base_width=8", "model.generator.conditional_batchnorm=true",
              "model.discriminator.conditioning=projection", "model.discriminator.decoder=true",
-             "model.augment=[color,translation,cutout]", "model.r1_gamma=0.5", "model.r1_interval=2",
-             "model.loss=rpgan", "model.r2_gamma=0.5",
-             "model.ema_decay=0.9", "print_config=false"]
+             "model.augment.policy=[color,translation,cutout]", "model.penalty.r1_gamma=0.5", "model.penalty.interval=2",
+             "model.objective.loss=rpgan", "model.penalty.r2_gamma=0.5",
+             "model.ema.decay=0.9", "print_config=false"]
 # The math alone: the plain loop keeps PyTorch's default layout, which rounds differently from channels_last.
-SAME_LAYOUT = ["model.channels_last=false"]
+SAME_LAYOUT = ["model.speed.channels_last=false"]
 
 
 @pytest.mark.slow
@@ -36,9 +37,9 @@ def test_bench_times_both_and_breaks_a_batch_into_phases(capsys):
 
 
 def test_bench_times_a_method_the_plain_loop_lacks_through_the_framework_alone(capsys):
-    bench.main(["--batches", "2", "--warmup", "1", "--repeats", "1", *TINY_RUN, "model.topk_gamma=0.9"])
+    bench.main(["--batches", "2", "--warmup", "1", "--repeats", "1", *TINY_RUN, "model.objective.topk_gamma=0.9"])
     out = capsys.readouterr().out
-    assert "plain loop: not timed (it does not write out model.topk_gamma)" in out
+    assert "plain loop: not timed (it does not write out model.objective.topk_gamma)" in out
     assert "\nframework " in out and "framework / plain" not in out  # timed, and no ratio against nothing
 
 
@@ -47,10 +48,11 @@ def test_the_plain_loop_does_the_frameworks_math(tmp_path):
     the same weights, so the bench compares like with like."""
     import lightning as L
 
+    from benchmarks.bench import autocast_dtype
+    from benchmarks.plain_loop import PlainLoop
+    from cgan.config import compose
     from cgan.data import build_datamodule
-    from cgan.tools.bench import autocast_dtype
-    from cgan.tools.plain_loop import PlainLoop
-    from cgan.training import build_model, build_trainer, compose_train_config
+    from cgan.training import build_model, build_trainer
 
     class Recorder(L.Callback):
         def on_train_start(self, trainer, pl_module):
@@ -62,7 +64,7 @@ def test_the_plain_loop_does_the_frameworks_math(tmp_path):
             self.batches.append([t.clone() for t in batch])
 
     # float32: bit-level agreement is checked where reduced precision cannot hide a difference in the math.
-    cfg = compose_train_config([*SAME_MATH, *SAME_LAYOUT, "callbacks=none", "logger=none", "trainer.max_steps=12",
+    cfg = compose("train", [*SAME_MATH, *SAME_LAYOUT, "callbacks=none", "logger=none", "trainer.max_steps=12",
                                 "trainer.precision=32-true",
                                 "trainer.limit_val_batches=0", "+trainer.num_sanity_val_steps=0"], tmp_path)
     datamodule = build_datamodule(cfg)
@@ -89,17 +91,6 @@ def test_the_plain_loop_does_the_frameworks_math(tmp_path):
         assert unmoved or not torch.equal(value, recorder.start[name]), name
 
 
-def test_quality_scores_along_the_budget(sample_judge, tmp_path, monkeypatch, capsys):
-    _, _, data_dir = sample_judge
-    monkeypatch.chdir(tmp_path)  # it writes its run under ./outputs/quality/
-    quality.main(["--images", "320", "--every", "160", "--n-per-class", "10", *TINY_RUN,
-                  f"paths.judge_dir={data_dir}/judges"])
-    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip()[:1].isdigit()]
-    assert [int(row[0].replace(",", "")) for row in rows] == [160, 320]  # images seen at each measure
-    assert all(0 <= float(row[2]) <= 1 for row in rows)  # conditional accuracy
-    assert list((tmp_path / "outputs" / "quality").iterdir())
-
-
 def test_sweep_bench_counts_the_images_its_jobs_trained(tmp_path):
     from omegaconf import OmegaConf
 
@@ -120,53 +111,11 @@ def test_app_bench_times_each_view(gesture_checkpoint, capsys):
     assert len(rows) == 3 and all(np.isfinite(float(row.split()[-2])) for row in rows)
 
 
-def test_crosscheck_trains_its_classifier_and_scores_a_checkpoint(gesture_checkpoint, tmp_path, monkeypatch, capsys):
-    from conftest import make_folder
-
-    from cgan.tools import crosscheck
-
-    root = make_folder(tmp_path / "photos", per_class=12)
-    monkeypatch.chdir(tmp_path)  # the classifier goes to ./outputs/judges/
-    data = ["data=image_folder", f"data.root={root}", "data.image_size=32", f"paths.cache_dir={tmp_path}/cache"]
-    crosscheck.main(["train", "--epochs", "1", "--n-per-class", "4", *data])
-    out = capsys.readouterr().out
-    assert "cross-check classifier: test accuracy" in out and "held-out test photos" in out
-    assert "resized bilinear" in out  # what a softer resize of the same photos reads as
-    assert len(list((tmp_path / "outputs" / "judges").glob("crosscheck_imagefolder32.pt"))) == 1
-    crosscheck.main(["calibrate", "--n-per-class", "4", *data])  # the saved classifier's tables again
-    assert "resized bilinear" in capsys.readouterr().out
-    crosscheck.main(["score", str(gesture_checkpoint), "--n-per-class", "4", "--rejection", "2", *data,
-                     "--grid", str(tmp_path / "grid.png")])
-    row = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(str(gesture_checkpoint))]
-    accuracy, fid, ratio, precision, recall = (float(v) for v in row[0][1:])
-    assert 0 <= accuracy <= 1 and fid >= 0 and 0 <= precision <= 1 and 0 <= recall <= 1
-    from PIL import Image
-    # 8 columns of 32-pixel images (padding 2)
-    assert Image.open(tmp_path / "grid.png").size[0] == 8 * 34 + 2
-
-
-def test_wide_photos_squash_the_subject_across_a_green_frame(tmp_path):
-    from PIL import Image
-
-    from cgan.tools import wide_photos
-
-    (tmp_path / "src" / "rock").mkdir(parents=True)
-    pixels = np.full((30, 30, 3), 255, np.uint8)
-    pixels[10:20, 10:20] = (120, 80, 60)  # a brown "hand" on white
-    Image.fromarray(pixels).save(tmp_path / "src" / "rock" / "a.png")
-    wide_photos.main([str(tmp_path / "src"), str(tmp_path / "dst"), "--size", "45x20", "--compare",
-                      str(tmp_path / "fits.png")])
-    assert Image.open(tmp_path / "fits.png").size == (2 + 66, 2 + 3 * 66)  # one class, rows crop / pad / stretch
-    out = np.asarray(Image.open(tmp_path / "dst" / "rock" / "a.png"))
-    assert out.shape == (20, 45, 3)
-    assert tuple(out[0, 0]) == (40, 160, 60) and out[10, 22, 0] < 160  # green background, the hand kept
-
-
 def test_budget_curve_draws_fid_and_precision_per_preset(tmp_path):
     pytest.importorskip("matplotlib")
     from PIL import Image
 
-    from cgan.tools.budget_curve import main
+    from benchmarks.budget_curve import main
 
     table = tmp_path / "curve.csv"
     table.write_text("preset,images,fid_x_floor,precision,recall\nold,30016,12.5,0.08,0.8\nold,60032,6.1,0.10,0.85\n"
@@ -177,7 +126,7 @@ def test_budget_curve_draws_fid_and_precision_per_preset(tmp_path):
 
 
 def test_reference_machine_prints_each_presets_rate_and_full_run(monkeypatch, capsys):
-    from cgan.tools import reference_machine
+    from benchmarks import reference_machine
 
     monkeypatch.setattr(reference_machine, "PRESETS", [
         ("python train.py", [], 4),
@@ -197,12 +146,12 @@ def test_reference_machine_prints_each_presets_rate_and_full_run(monkeypatch, ca
 
 
 def test_profile_step_names_the_kinds_phases_and_layers_of_a_step(capsys):
-    """python -m cgan.tools.profile_step on a tiny DCGAN with R1: the operator table (convolutions on oneDNN's
+    """python -m benchmarks.profile_step on a tiny DCGAN with R1: the operator table (convolutions on oneDNN's
     kernels), the step's own phases, and each layer of G and D."""
-    from cgan.tools import profile_step
+    from benchmarks import profile_step
 
     profile_step.main(["--warmup", "2", "--batches", "4", "model=dcgan", "model.generator.base_width=8",
-                       "model.discriminator.base_width=8", "model.r1_gamma=1", "data.source=sample",
+                       "model.discriminator.base_width=8", "model.penalty.r1_gamma=1", "data.source=sample",
                        "data.batch_size=16", "trainer.precision=32-true"])
     out = capsys.readouterr().out
     assert "4 batches of 16 in 32-true" in out and "images/s" in out

@@ -1,8 +1,8 @@
 """How live the page feels: milliseconds per picture of each view, straight through the page's own code.
 
-    python -m cgan.tools.app_bench ckpt_path [--repeats 20] [--images 16]
-    cgan-app-bench outputs/<run>/checkpoints/last.ckpt
-    cgan-app-bench outputs/<run>/checkpoints/last_generator.onnx
+    python -m benchmarks.app_bench ckpt_path [--repeats 20] [--images 16]
+    python -m benchmarks.app_bench outputs/<run>/checkpoints/last.ckpt
+    python -m benchmarks.app_bench outputs/<run>/checkpoints/last_generator.onnx
 
 Times, after one warm-up call, the three views the page serves (a class's grid, the same noise as every
 class, a walk between two seeds), from noise to the finished PNG-ready picture, median and worst of

@@ -1,6 +1,6 @@
 """Make a folder of non-square photos from a folder of square ones, to try ``data.fit`` on.
 
-    python -m cgan.tools.wide_photos data/rps outputs/wide_rps [--size 300x200] [--compare fits.png]
+    python -m cgan.data.wide_photos data/rps outputs/wide_rps [--size 300x200] [--compare fits.png]
 
 Every ``<src>/<class>/<image>`` (square, subject on a near-white background, like the gesture photos)
 becomes ``<dst>/<class>/<image>.png`` of the given size: squashed so the subject spans the whole width,

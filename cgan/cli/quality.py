@@ -1,7 +1,7 @@
 """Quality against images seen: train a config for a fixed image budget and score it along the way.
 
     cgan-quality [--images 850000] [--every 85000] [--n-per-class 100] [train overrides ...]
-    cgan-quality --images 400000 paths.data_dir=/path/to/data model.loss=hinge
+    cgan-quality --images 400000 paths.data_dir=/path/to/data model.objective.loss=hinge
 
 Trains exactly like train.py (same config, same run-dir outputs under outputs/quality/) and, every
 ``--every`` images, measures conditional accuracy, FID, KID and mean intra-class FID with the
@@ -20,10 +20,11 @@ from pathlib import Path
 
 from omegaconf import open_dict
 
+from cgan.config import compose
 from cgan.data import build_datamodule
 from cgan.errors import UserError
 from cgan.metrics import GenerationMetrics
-from cgan.training import build_loggers, build_model, build_trainer, compose_train_config
+from cgan.training import build_loggers, build_model, build_trainer
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 def run(args) -> list[dict]:
     # Microseconds: two benchmarks started in the same second must not share a run dir.
     run_dir = Path("outputs/quality") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S_%f")
-    cfg = compose_train_config(args.overrides, run_dir)
+    cfg = compose("train", args.overrides, run_dir)
     batch = cfg.data.batch_size
     with open_dict(cfg):
         cfg.print_config = False

@@ -3,8 +3,8 @@
 # images, scored on two classifiers: the cross-check classifier (cgan-crosscheck) and the judge of the
 # in-training metrics (cgan-judge, through sample.py + cgan-evaluate gen_dir=).
 #
-#   bash cgan/tools/sampling_levers.sh CHECKPOINT [data overrides ...]
-#   bash cgan/tools/sampling_levers.sh outputs/levers/checkpoints/last.ckpt data=rps paths.data_dir=data
+#   bash benchmarks/sampling_levers.sh CHECKPOINT [data overrides ...]
+#   bash benchmarks/sampling_levers.sh outputs/levers/checkpoints/last.ckpt data=rps paths.data_dir=data
 #
 # Needs both classifiers first (cgan-crosscheck train data=rps ..., cgan-judge data=rps ...). Prints one
 # line per lever and classifier; the images sample.py wrote stay under outputs/levers_samples/.

@@ -4,7 +4,7 @@
 # SECONDS each), on a quiet machine. Prints one line per run: the median of the rates logged after the
 # first 30 seconds.
 #
-#   ROUNDS=2 SECONDS_EACH=90 bash cgan/tools/precision_speed.sh paths.data_dir=data
+#   ROUNDS=2 SECONDS_EACH=90 bash benchmarks/precision_speed.sh paths.data_dir=data
 set -euo pipefail
 rounds=${ROUNDS:-1} seconds=${SECONDS_EACH:-90}
 before_texture_levers="model.generator.upsample=transpose model.generator.full_res_blocks=0 model.discriminator.stem_width=0 model.discriminator.downsample=stride"

@@ -2,7 +2,7 @@
 # README's docs/images/overview.png: 12 samples per class from a digits run and a gestures run (their best.ckpt
 # when kept), side by side at one height.
 #
-#   bash cgan/tools/overview.sh outputs/<mnist_best run> outputs/<rps_best run> docs/images/overview.png
+#   bash benchmarks/overview.sh outputs/<mnist_best run> outputs/<rps_best run> docs/images/overview.png
 set -euo pipefail
 digits=$1 gestures=$2 out=${3:-docs/images/overview.png}
 tmp=$(mktemp -d)

@@ -1,10 +1,10 @@
 """The reference-machine table of docs/devices-speed-sweeps.md: what this machine is, its measured float32
 peaks, and the training speed of each preset the pages name, with the images a full run of it sees.
 
-    python -m cgan.tools.reference_machine [--repeats 2] [train overrides for every preset, e.g. paths.data_dir=...]
-    python -m cgan.tools.reference_machine --real [overrides]   # each command run as a user runs it
+    python -m benchmarks.reference_machine [--repeats 2] [train overrides for every preset, e.g. paths.data_dir=...]
+    python -m benchmarks.reference_machine --real [overrides]   # each command run as a user runs it
 
-Each preset trains a fixed number of batches through train.py's own path (cgan-bench's framework timing:
+Each preset trains a fixed number of batches through train.py's own path (python -m benchmarks.bench's framework timing:
 Lightning, the model, the DataModule; checkpoints, grids, validation and metrics off), the presets
 interleaved ``--repeats`` times, the median kept. Minutes of a full run are its images over that rate:
 training steps alone, so a real run with its grids, validation and metrics takes somewhat longer.
@@ -33,10 +33,10 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from benchmarks.bench import benchmark_config, conv_peak, matmul_peak, time_framework
 from cgan.checkpoints import read_checkpoint
+from cgan.config import compose
 from cgan.data import build_datamodule
-from cgan.tools.bench import compose_config, conv_peak, matmul_peak, time_framework
-from cgan.training import compose_train_config
 from cgan.training.callbacks import parse_interval
 from cgan.training.precision import cpu_bf16_units
 
@@ -101,7 +101,7 @@ def measure(shared: list[str], repeats: int) -> tuple[list[dict], dict]:
     built = {}
     for _ in range(repeats):  # interleaved: a slow spell of the machine hits every preset and precision alike
         for name, overrides, batches, precision in runs:
-            cfg = compose_config([*overrides, *shared, f"trainer.precision={precision}"],
+            cfg = benchmark_config([*overrides, *shared, f"trainer.precision={precision}"],
                                  Path(tempfile.mkdtemp(prefix="cgan-reference-")))
             if name not in built:  # the data read once per preset
                 built[name] = build_datamodule(cfg)
@@ -110,7 +110,7 @@ def measure(shared: list[str], repeats: int) -> tuple[list[dict], dict]:
     rows = []
     for name, overrides, _, precision in runs:
         rate = statistics.median(rates[name, precision])
-        full = compose_train_config([*overrides, *shared], tempfile.mkdtemp(prefix="cgan-reference-"))  # as train.py
+        full = compose("train", [*overrides, *shared], tempfile.mkdtemp(prefix="cgan-reference-"))  # as train.py
         images, decided_by = full_run_images(full, built[name], rate)
         rows.append({"preset": name, "precision": precision, "images_per_s": rate, "full_run_images": images,
                      "decided_by": decided_by, "minutes": images / rate / 60,
@@ -150,7 +150,7 @@ def run_as_a_user(name: str, command: list[str], shared: list[str], out_dir: Pat
     row = {"command": name, "minutes": (time.perf_counter() - start) / 60}
     if training:
         last = read_checkpoint(run_dir / "checkpoints" / "last.ckpt")
-        batch = compose_train_config([*command[1:], *shared], str(run_dir)).data.batch_size
+        batch = compose("train", [*command[1:], *shared], str(run_dir)).data.batch_size
         row.update(images=last["global_step"] // 2 * batch, best=(run_dir / "checkpoints" / "best.ckpt").exists())
     return row
 

@@ -1,10 +1,10 @@
 """Where a training step's time goes: the framework's own step, profiled op by op and block by block.
 
-    python -m cgan.tools.profile_step experiment=rps_best paths.data_dir=/path/to/data
-    python -m cgan.tools.profile_step experiment=rps_best trainer.precision=bf16-mixed --batches 20
+    python -m benchmarks.profile_step experiment=rps_best paths.data_dir=/path/to/data
+    python -m benchmarks.profile_step experiment=rps_best trainer.precision=bf16-mixed --batches 20
 
 Runs ``--warmup`` then ``--batches`` training batches of the composed train config through
-ConditionalGAN under a Lightning Trainer (as cgan-bench does: callbacks off), the timed ones under
+ConditionalGAN under a Lightning Trainer (as python -m benchmarks.bench does: callbacks off), the timed ones under
 ``torch.profiler``, and prints three tables:
 
 1. each kind of operator's share of the step (convolutions, the [1, 3, 3, 1] filters, transposed
@@ -34,11 +34,11 @@ import lightning as L
 import torch
 from omegaconf import open_dict
 
+from benchmarks.bench import autocast_dtype, benchmark_config
 from cgan.checkpoints import batches_trained
 from cgan.data import build_datamodule
-from cgan.tools.bench import autocast_dtype, compose_config
 from cgan.training import build_loggers, build_model, build_trainer
-from cgan.training.precision import choose_precision, cpu_bf16_units
+from cgan.training.precision import cpu_bf16_units
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def block_table(block_inputs: dict, dtype: torch.dtype | None, repeats: int = 5)
 
 def run(overrides: list[str], warmup: int, batches: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = compose_config(overrides, Path(tmp))
+        cfg = benchmark_config(overrides, Path(tmp))
         datamodule = build_datamodule(cfg)
         L.seed_everything(0, workers=True)
         model = build_model(cfg, datamodule)

@@ -2,9 +2,9 @@
 # One row of docs/history.md's gesture lever sweep: train experiment=rps_best with the overrides given for a
 # fixed number of images (not minutes), then score its last checkpoint on the cross-check classifier.
 #
-#   bash cgan/tools/probe.sh NAME IMAGES [train overrides ...]
-#   bash cgan/tools/probe.sh bicubic 60000 paths.data_dir=data
-#   bash cgan/tools/probe.sh ada0.6 60000 paths.data_dir=data model.ada_target=0.6
+#   bash benchmarks/probe.sh NAME IMAGES [train overrides ...]
+#   bash benchmarks/probe.sh bicubic 60000 paths.data_dir=data
+#   bash benchmarks/probe.sh ada0.6 60000 paths.data_dir=data model.augment.ada_target=0.6
 #
 # Needs the cross-check classifier first (cgan-crosscheck train data=rps paths.data_dir=...). Appends
 # "name, images, seconds, images/s, then the score line" to outputs/probes/probes.tsv; the run dir is

@@ -4,7 +4,7 @@ any trial trains (Optuna would otherwise fail the whole study at its end: "No tr
 import pytest
 from conftest import ROOT, compose_train, run_script
 
-from cgan.training.objective import objective_problem
+from cgan.training.sweep_objective import objective_problem
 
 pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
 

@@ -1,4 +1,4 @@
-"""The peer ``cgan-bench`` measures the framework against: a preset's training step written by hand.
+"""The peer ``python -m benchmarks.bench`` measures the framework against: a preset's training step written by hand.
 
 It does the same math as :meth:`cgan.model.gan.ConditionalGAN.training_step` for the methods a preset
 turns on (the loss, rpgan's paired real logits included, DiffAugment on everything D sees, lazy R1 and R2 at the same interval and strength,
@@ -24,10 +24,10 @@ from cgan.model import losses, penalties
 from cgan.model.augment import DiffAugment
 
 # Methods the hand-written step leaves out: a preset using one is refused, not silently mismeasured.
-NOT_WRITTEN_OUT = {"acgan": "model.discriminator.conditioning=acgan", "lecam_weight": "model.lecam_weight",
-                   "topk_gamma": "model.topk_gamma", "ada_target": "model.ada_target",
-                   "gradient_clip_val": "model.gradient_clip_val", "wgan-gp": "model.loss=wgan-gp",
-                   "ema_halflife_images": "model.ema_halflife_images", "schedule": "model.schedule"}
+NOT_WRITTEN_OUT = {"acgan": "model.discriminator.conditioning=acgan", "lecam_weight": "model.penalty.lecam_weight",
+                   "topk_gamma": "model.objective.topk_gamma", "ada_target": "model.augment.ada_target",
+                   "gradient_clip_val": "model.optimizer.gradient_clip_val", "wgan-gp": "model.objective.loss=wgan-gp",
+                   "halflife_images": "model.ema.halflife_images", "schedule": "model.optimizer.schedule"}
 
 
 class PhaseClock:
@@ -53,18 +53,19 @@ class PhaseClock:
             self.seconds[phase] += time.perf_counter() - start
 
 
-def unsupported_methods(hparams) -> list[str]:
-    """The overrides of this config that the plain loop does not write out (empty: it can be compared)."""
-    found = []
-    if hparams.discriminator.get("conditioning") == "acgan":
+def unsupported_methods(model) -> list[str]:
+    """The options of this ConditionalGAN that the plain loop does not write out (empty: it can be compared)."""
+    o, found = model.options, []
+    if model.objective.acgan:
         found.append(NOT_WRITTEN_OUT["acgan"])
-    if hparams.loss == "wgan-gp":
+    if o.objective.loss == "wgan-gp":
         found.append(NOT_WRITTEN_OUT["wgan-gp"])
-    for key in ("lecam_weight", "topk_gamma", "ada_target", "gradient_clip_val", "ema_halflife_images"):
-        if hparams.get(key):
+    for key, value in (("lecam_weight", o.penalty.lecam_weight), ("topk_gamma", o.objective.topk_gamma),
+                       ("ada_target", o.augment.ada_target), ("gradient_clip_val", o.optimizer.gradient_clip_val),
+                       ("halflife_images", o.ema.halflife_images)):
+        if value:
             found.append(NOT_WRITTEN_OUT[key])
-    schedule = hparams.get("schedule") or {}
-    if schedule.get("shape", "constant") != "constant" or schedule.get("beta2_start") is not None:
+    if not o.optimizer.schedule.is_constant:
         found.append(NOT_WRITTEN_OUT["schedule"])
     return found
 
@@ -74,20 +75,21 @@ class PlainLoop:
 
     def __init__(self, model, device: torch.device, autocast_dtype: torch.dtype | None = None,
                  clock: PhaseClock | None = None):
-        hp = self.hp = model.hparams
-        missing = unsupported_methods(hp)
+        o = self.options = model.options
+        self.conditional, self.latent_dim = model.conditional, model.latent_dim
+        missing = unsupported_methods(model)
         if missing:
             raise ValueError(f"the plain loop does not write out {', '.join(missing)}, so this config is timed "
                              "through the framework only")
         self.device, self.autocast_dtype = device, autocast_dtype
         self.g, self.d = model.generator.to(device).train(), model.discriminator.to(device).train()
-        self.g_ema = copy.deepcopy(self.g).requires_grad_(False).eval() if hp.ema_decay else None
+        self.g_ema = copy.deepcopy(self.g).requires_grad_(False).eval() if o.ema.decay else None
         # The same Adam hyperparameters; PyTorch's default implementation (the framework's are its own choice).
-        opt = hp.optimizer
-        adam = {"betas": tuple(opt["betas"]), "weight_decay": opt.get("weight_decay") or 0.0}
-        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=opt["lr"], **adam)
-        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=opt.get("d_lr") or opt["lr"], **adam)
-        self.augment = DiffAugment(hp.augment)
+        opt = o.optimizer
+        adam = {"betas": opt.betas, "weight_decay": opt.weight_decay or 0.0}
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=opt.lr, **adam)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=opt.d_lr_or_lr, **adam)
+        self.augment = DiffAugment(o.augment.policy)
         self.decoder = getattr(self.d, "decoder", None) is not None
         self.clock = clock or (lambda phase: nullcontext())
         self.batches = 0  # batch index, as training_step's batch_idx (R1 and G-step timing)
@@ -98,16 +100,16 @@ class PlainLoop:
                               enabled=self.autocast_dtype is not None)
 
     def step(self, real: torch.Tensor, labels: torch.Tensor) -> None:
-        hp, clock = self.hp, self.clock
-        if not hp.conditional:
+        o, pen, clock = self.options, self.options.penalty, self.clock
+        if not self.conditional:
             labels = torch.zeros_like(labels)
-        g_step_now = (self.batches + 1) % hp.d_steps_per_g_step == 0
-        r1_now = hp.r1_gamma > 0 and self.batches % hp.r1_interval == 0
-        r2_now = hp.get("r2_gamma", 0) > 0 and self.batches % hp.r1_interval == 0
+        g_step_now = (self.batches + 1) % o.optimizer.d_steps_per_g_step == 0
+        r1_now = pen.r1_gamma > 0 and self.batches % pen.interval == 0
+        r2_now = pen.r2_gamma > 0 and self.batches % pen.interval == 0
         self.batches += 1
 
         with clock("G forward"), self._autocast(), torch.set_grad_enabled(g_step_now):
-            fake = self.g(torch.randn(real.shape[0], hp.latent_dim, device=self.device), labels)
+            fake = self.g(torch.randn(real.shape[0], self.latent_dim, device=self.device), labels)
 
         # D's step: real vs detached fake, both as D sees them.
         if r1_now:
@@ -124,18 +126,18 @@ class PlainLoop:
                     real_logits = self.d(seen_real, labels)
                 # float32 logits under bf16, as the framework: the losses and R1/R2 start from them
                 real_logits, fake_logits = real_logits.float(), self.d(seen_fake, labels).float()
-                d_loss = losses.discriminator_loss(hp.loss, real_logits, fake_logits,
-                                                   real_target=1.0 - hp.label_smoothing)
+                d_loss = losses.discriminator_loss(o.objective.loss, real_logits, fake_logits,
+                                                   real_target=1.0 - o.objective.label_smoothing)
             if self.decoder:
                 with clock("decoder loss"):
                     target = F.interpolate(seen_real.detach().float(), size=redrawn.shape[-2:], mode="area")
-                    d_loss = d_loss + hp.reconstruction_weight * F.mse_loss(redrawn, target)
+                    d_loss = d_loss + o.objective.reconstruction_weight * F.mse_loss(redrawn, target)
         if r1_now:
             with clock("R1 penalty"):
-                d_loss = d_loss + 0.5 * hp.r1_gamma * hp.r1_interval * penalties.zero_centred_penalty(real_logits, real)
+                d_loss = d_loss + 0.5 * pen.r1_gamma * pen.interval * penalties.zero_centred_penalty(real_logits, real)
         if r2_now:
             with clock("R2 penalty"):
-                d_loss = d_loss + 0.5 * hp.r2_gamma * hp.r1_interval * penalties.zero_centred_penalty(fake_logits,
+                d_loss = d_loss + 0.5 * pen.r2_gamma * pen.interval * penalties.zero_centred_penalty(fake_logits,
                                                                                                       fake_in)
         with clock("D backward"):
             self.opt_d.zero_grad(set_to_none=True)
@@ -153,10 +155,10 @@ class PlainLoop:
             with clock("D forward (G step)"):
                 fake_logits = self.d(seen_fake, labels).float()
                 real_logits = None
-                if losses.needs_real_logits(hp.loss):  # rpgan: each fake against its paired real, a constant
+                if losses.needs_real_logits(o.objective.loss):  # rpgan: each fake against its paired real, a constant
                     with torch.no_grad():
                         real_logits = self.d(self.augment(real), labels).float()
-                g_loss = losses.generator_loss(hp.loss, fake_logits, real_logits)
+                g_loss = losses.generator_loss(o.objective.loss, fake_logits, real_logits)
         with clock("G backward"):
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
@@ -166,9 +168,9 @@ class PlainLoop:
         self.g_updates += 1
         if self.g_ema is not None:
             with clock("EMA update"), torch.no_grad():
-                decay = hp.ema_decay
-                if hp.ema_warmup:
-                    decay = min(decay, (1 + self.g_updates) / (10 + self.g_updates))  # as ema_decay_now()
+                decay = o.ema.decay
+                if o.ema.warmup:
+                    decay = min(decay, (1 + self.g_updates) / (10 + self.g_updates))  # as GeneratorAverage's
                 for ema, live in zip(self.g_ema.parameters(), self.g.parameters()):
                     ema.lerp_(live, 1.0 - decay)
                 for ema, live in zip(self.g_ema.buffers(), self.g.buffers()):
