@@ -1,13 +1,16 @@
 """Fingerprints of the weights a seeded short run ends with, to show that a change to the code (not to the
 math) trains bit for bit the same nets.
 
-    python benchmarks/same_numbers.py --data-dir <folder with MNIST/ and rps/> --out before.json
+    python -m benchmarks.same_numbers --data-dir <folder with MNIST/ and rps/> --out before.json
     ... change the code ...
-    python benchmarks/same_numbers.py --data-dir <...> --out after.json --compare before.json
+    python -m benchmarks.same_numbers --data-dir <...> --out after.json --compare before.json
 
 Each preset trains a few hundred optimizer steps in float32 on the real images (logging and scoring off), then
 the SHA-256 of every tensor of its generator, discriminator, EMA copy and method state is printed, keyed by
-the tensor's name, as a JSON object. ``--compare`` says which tensors differ.
+the tensor's name, as a JSON object. ``--compare`` says which tensors differ. The fingerprints hold for one
+kind of CPU (oneDNN picks kernels per instruction set, and they round differently): compare runs made on the
+same kind. ``same_numbers_9a5b516.json`` is the layout before the model's options were grouped, on a 2-core AVX2
+AMD EPYC.
 """
 
 from __future__ import annotations

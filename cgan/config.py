@@ -33,11 +33,11 @@ def check_config_tree() -> None:
 
 
 def compose(config_name: str, overrides: Sequence[str] = (), run_dir: str | Path | None = None,
-            require_values: bool = True) -> DictConfig:
+            require_values: bool = True, keep_hydra: bool = False) -> DictConfig:
     """conf/<config_name>.yaml with command-line style ``overrides``, as the command would see it (its run dir at
-    ``run_dir`` when given, no ``hydra`` node). A composition error (an unknown key or group option, a malformed
-    override, an option's name before it moved) is one sentence; with ``require_values``, so is a ``???`` left
-    unset."""
+    ``run_dir`` when given; the ``hydra`` node only with ``keep_hydra``, for a look at launchers and sweepers).
+    A composition error (an unknown key or group option, a malformed override, an option's name before it moved)
+    is one sentence; with ``require_values``, so is a ``???`` left unset."""
     check_config_tree()
     overrides = [str(o) for o in overrides]
     problem = old_key_problem(overrides)
@@ -54,8 +54,9 @@ def compose(config_name: str, overrides: Sequence[str] = (), run_dir: str | Path
         message = " ".join(str(err).replace(f"In '{config_name}': ", "").split())
         raise UserError(f"{message} (overrides: {' '.join(overrides) or 'none'})") from None
     HydraConfig.instance().set_config(cfg)  # for ${hydra:...} interpolations
-    with open_dict(cfg):  # as under a command, the task sees no `hydra` node
-        del cfg.hydra
+    if not keep_hydra:
+        with open_dict(cfg):  # as under a command, the task sees no `hydra` node
+            del cfg.hydra
     if require_values:
         check_no_missing_values(cfg)
     return cfg

@@ -17,11 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import ROOT, make_folder, run_cli, write_idx
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from cgan.config import CONF_DIR
+from cgan.config import CONF_DIR, compose
 
 pytestmark = pytest.mark.slow  # dozens of short trainings, samplings and scorings
 
@@ -135,9 +133,7 @@ def small_train(data: str) -> list[str]:
 
 
 def composed(config: str, overrides: list[str]):
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        return compose(config, overrides=overrides, return_hydra_config=False)
+    return compose(config, overrides, require_values=False)
 
 
 def substitute(words: list[str], root: Path, runs: dict[str, Path], tmp: Path) -> list[str]:
@@ -302,9 +298,7 @@ def every_config():
     configs = []
     for config in CONFIGS:
         for context in CONTEXTS if config == "train" else ([],):
-            GlobalHydra.instance().clear()
-            with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-                configs.append(compose(config, overrides=context, return_hydra_config=True))
+            configs.append(compose(config, context, require_values=False, keep_hydra=True))
     return configs
 
 
@@ -498,3 +492,61 @@ def test_every_classifier_time_is_the_reference_tables():
                 if minutes != expected:
                     wrong.append(f"{page.name}: {minutes} minutes, the table says {expected}: {line.strip()[:140]}")
     assert seen >= 2 and not wrong, "\n".join(wrong) or "no classifier time found"
+
+
+# -- floors and ratios ------------------------------------------------------------------------------------
+def _interval(figure: str) -> tuple[float, float]:
+    """The values a printed figure stands for: 2.7 is 2.65..2.75, 0.020 is 0.0195..0.0205, 140 (two significant
+    figures) 135..145."""
+    if "." in figure:
+        half = 0.5 * 10 ** -len(figure.split(".")[1])
+    else:
+        half = 0.5 * 10 ** (len(figure) - len(figure.rstrip("0")))
+    return float(figure) - half, float(figure) + half
+
+
+def tables(page: Path) -> list[list[str]]:
+    """Each markdown table of a page, as its rows (header and rule left out)."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    found = []
+    for block in re.split(r"\n\s*\n", text):
+        rows = [line for line in block.strip().splitlines() if line.startswith("|")]
+        if len(rows) > 2:
+            found.append(rows[2:])
+    return found
+
+
+def test_the_floor_every_fid_multiple_of_a_table_implies_is_one_floor():
+    """'FID 14.1 (2.7x the floor)', '0.162 (7.4x)': within one table every such pair of one dataset is a FID over
+    the same real-vs-real floor, so the floors they imply (within the rounding of the printed figures) must agree."""
+    wrong, checked = [], 0
+    for page in PAGES:
+        if page.name == "history.md":
+            continue
+        for rows in tables(page):
+            floors: dict[str, list] = {}
+            for row in rows:
+                dataset = "gestures" if re.search(r"rps|gesture", row) else "digits" if "mnist" in row else ""
+                for fid, multiple in re.findall(r"(\d+\.\d+) \((\d+(?:\.\d+)?)x(?: the floor)?\)", row):
+                    (f_lo, f_hi), (m_lo, m_hi) = _interval(fid), _interval(multiple)
+                    if m_lo > 0:
+                        floors.setdefault(dataset, []).append((f_lo / m_hi, f_hi / m_lo, row[:100]))
+            for same in floors.values():
+                if len(same) < 2:
+                    continue
+                checked += 1
+                if max(f[0] for f in same) > min(f[1] for f in same):
+                    wrong.append(f"{page.name}: floors {', '.join(f'{(a + b) / 2:.4g}' for a, b, _ in same)} in one "
+                                 f"table: {same[0][2]}")
+    assert checked >= 2 and not wrong, "\n".join(wrong) or "no table of FID multiples found"
+
+
+def test_the_sweep_speed_ups_are_the_wall_times_they_stand_beside():
+    page = (ROOT / "docs" / "devices-speed-sweeps.md").read_text()
+    rows = re.findall(r"^\| (.+?) \| .+? \| ([\d.]+) \| \**([\d.]+)x\**(?: \(against its own default row, ([\d.]+) s\))?",
+                      page, re.M)
+    default = next(float(wall) for name, wall, _, _ in rows if name.startswith("default"))
+    assert len(rows) >= 3
+    for name, wall, speed_up, own_default in rows:
+        lo, hi = _interval(speed_up)
+        assert lo <= (float(own_default) if own_default else default) / float(wall) <= hi, name

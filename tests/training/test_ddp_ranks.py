@@ -86,7 +86,7 @@ def test_two_ranks_stopped_at_n_and_resumed_to_2n_end_on_the_straight_runs_weigh
     run_dir = halves[0]
     saved = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert saved["global_step"] == 16 and len(saved["rng_states"]["per_rank"]) == 2  # each rank's streams
-    assert saved["hyper_parameters"]["loss"] == "rpgan"
+    assert saved["hyper_parameters"]["objective"]["loss"] == "rpgan"
     resumed, expected = weights(run_dir), weights(straight)
     assert resumed.keys() == expected.keys() and any(k.startswith("generator_ema.") for k in expected)
     for key, value in expected.items():
