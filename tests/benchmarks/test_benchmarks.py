@@ -1,6 +1,8 @@
 """The developer benchmarks (benchmarks/, not installed) run end to end on tiny budgets and print the figures
 they promise."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -162,3 +164,40 @@ def test_profile_step_names_the_kinds_phases_and_layers_of_a_step(capsys):
     assert {"step/G forward", "step/D loss (D forward, penalties)", "step/D backward + optimizer",
             "step/G backward + optimizer", "step/R1 gradient"} <= set(rows)
     assert any(name.startswith("G.net.") for name in rows) and any(name.startswith("D.") for name in rows)
+
+
+def test_score_steps_reads_images_seen_and_prints_a_row_per_checkpoint(tmp_path, monkeypatch, capsys):
+    from omegaconf import OmegaConf
+
+    from benchmarks import score_steps
+
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / ".hydra").mkdir()
+    OmegaConf.save({"data": {"batch_size": 32}}, tmp_path / ".hydra" / "config.yaml")
+    metrics = {"conditional_accuracy": 0.98, "fid": 22.0, "fid_floor": 1.1, "precision": 0.2, "recall": 0.8,
+               "strict_fid": 0.6, "strict_precision": 0.04, "spectral_distance": 0.1,
+               "spectrum_bands": {"1-2": 1.0, "28-32": 1.12}}
+    for batches in (625, 1250):
+        ckpt = tmp_path / "checkpoints" / f"step{2 * batches:07d}.ckpt"
+        torch.save({"loops": {"fit_loop": {"epoch_loop.state_dict": {"_batches_that_stepped": batches}}}}, ckpt)
+        ckpt.with_name(ckpt.stem + "_metrics.json").write_text(json.dumps(metrics))  # scored before
+    score_steps.main([str(tmp_path), "--images", "40000"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| 4")]
+    assert rows == ["| 40,000 | 0.980 | 22.00 (20x) | 0.200 | 0.800 | 0.60 | 0.040 | 0.100 | 1.00 1.12 |"]
+
+
+def test_first_hour_finds_readmes_commands_and_what_a_run_must_say(tmp_path):
+    from conftest import run_script
+
+    from benchmarks import first_hour
+
+    quickstart = first_hour.readme_block("Quickstart")
+    assert quickstart[0].startswith("git clone") and any(line.startswith("python train.py") for line in quickstart)
+    assert first_hour.readme_block("Tests")[-1] == "pytest"
+    result = run_script("train.py", *TINY_RUN, "trainer.max_steps=4", "trainer.max_time=00:00:10:00",
+                        "console.progress=log", "console.interval_s=0.001", f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert first_hour.check_training_output(result.stdout + result.stderr) == []
+    assert first_hour.check_training_output("nothing") == [
+        "its folder at start", "the tensorboard command", "the clock time it ends", "progress lines with the time left",
+        "the sample command at the end", "the train-longer command at the end"]

@@ -1,6 +1,5 @@
 """model=resnet with every method around it (EMA, DiffAugment + ADA, top-k, decoder, attention, spectral norm
-in G) trains, samples, exports and serves; ADA's p and top-k's k do what the papers say."""
-import json
+in G) trains, samples, exports and serves (ADA's p and top-k alone: tests/model/test_ada.py, test_objective.py)."""
 
 import lightning as L
 import pytest
@@ -71,68 +70,3 @@ def _module(overrides, tmp_path):
     root = make_folder(tmp_path / "photos")
     cfg = compose_train(tmp_path, [*TINY_RESNET, f"data.root={root}", f"paths.cache_dir={tmp_path}/cache", *overrides])
     return build_model(cfg, build_datamodule(cfg))
-
-
-def test_ada_lowers_p_when_d_is_unsure_and_keeps_it_in_0_1():
-    from cgan.model import ada
-
-    state = torch.tensor([0.5, 0.0])
-    settings = dict(target=0.6, interval=2, images=100)
-    batches = iter(range(1, 1000))
-    for _ in range(2):  # D calls every real image fake: sign -1 < 0.6, so p falls by 2 x 10 / 100
-        ada.update(state, -torch.ones(10), next(batches), **settings)
-    assert state[0].item() == pytest.approx(0.3)
-    for _ in range(40):
-        ada.update(state, -torch.ones(10), next(batches), **settings)
-    assert state[0].item() == 0.0
-    for _ in range(40):
-        ada.update(state, torch.ones(10), next(batches), **settings)
-    assert state[0].item() == 1.0
-
-
-def test_ada_on_two_ranks_moves_p_by_the_sum_of_both_ranks_signs():
-    """Rank 0's D is sure of its reals, rank 1's unsure of all: the all-reduced mean sign (-0.6) is under the
-    target, so p falls on both ranks alike, by the global batch (2 ranks x 10 images) per batch."""
-    from cgan.model import ada
-
-    states = [torch.tensor([0.5, 0.0]), torch.tensor([0.5, 0.0])]
-    logits = [torch.tensor([1.0] * 4 + [-1.0] * 6), -torch.ones(10)]
-    for batch in (1, 2):
-        sums = [states[rank][1] + torch.sign(logits[rank]).mean() for rank in (0, 1)]  # each rank's, at the reduce
-        for rank in (0, 1):
-            ada.update(states[rank], logits[rank], batch, target=0.6, interval=2, images=100,
-                       sum_over_ranks=lambda mine, other=sums[1 - rank]: mine + other, world_size=2)
-        if batch == 1:
-            assert states[0][1] != states[1][1]  # each rank sums its own signs between reduces
-    assert states[0][0].item() == states[1][0].item() == pytest.approx(0.5 - 2 * 2 * 10 / 100)
-
-
-def test_ada_without_augmentations_is_one_sentence(tmp_path):
-    with pytest.raises(Exception, match="model.augment.ada_target adapts .* and the policy is empty"):
-        _module(["model.augment.policy=[]", "model.augment.ada_target=0.6"], tmp_path)
-
-
-def test_ada_p_zero_leaves_images_alone_and_one_augments_them():
-    from cgan.model.augment import DiffAugment
-
-    x = torch.rand(8, 3, 16, 16) * 2 - 1
-    augment = DiffAugment(["color", "cutout"])
-    assert torch.equal(augment(x, probability=torch.tensor(0.0)), x)
-    assert (augment(x, probability=torch.tensor(1.0)) - x).abs().amax(dim=(1, 2, 3)).min() > 0
-
-
-def test_topk_keeps_the_fakes_d_finds_most_real(tmp_path, monkeypatch):
-    module = _module(["model.objective.topk_gamma=0.5", "model.objective.topk_min_fraction=0.25", "model.objective.loss=bce"], tmp_path)
-    objective = module.objective
-    assert objective.topk_now(16, epoch=0) == 16  # epoch 0: gamma ** 0 = 1
-    assert objective.topk_now(16, epoch=1) == 8
-    assert objective.topk_now(16, epoch=5) == 4  # floored at topk_min_fraction
-    seen = {}
-    module.discriminator.forward = lambda images, labels, return_class_logits=False: (
-        seen.setdefault("logits", torch.arange(16.0)), None)
-    fake = torch.zeros(16, *module.data.image_shape)
-    loss = objective.g_loss(module.discriminator, module.augment, fake, torch.zeros(16, dtype=torch.long), fake,
-                            epoch=5)
-    # bce on the 4 largest logits (12..15) only
-    expected = torch.nn.functional.softplus(-torch.arange(12.0, 16.0)).mean()
-    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
