@@ -74,8 +74,9 @@ class ConditionalGAN(L.LightningModule):
         self.scheduled: dict[str, float] = {}  # the scheduled values now, logged with the losses
         if self.options.objective.loss == "wgan-gp" and any(
                 isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()):
-            log.warning("loss=wgan-gp with BatchNorm in D: the gradient penalty assumes each logit depends on "
-                        "its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook method")
+            log.warning("model.objective.loss=wgan-gp with BatchNorm in D: the gradient penalty assumes each logit "
+                        "depends on its own image only; set model.discriminator.batchnorm=false (MLP) for the textbook "
+                        "method")
         # An exponential moving average of G's weights (saved in checkpoints as generator_ema.*): steadier
         # samples than the live G; grids, metrics and sample.py use it when on.
         self.generator_ema = self.ema = None
