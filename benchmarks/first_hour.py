@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             failed = True
             break
         if shown.startswith("python train.py"):
-            missing = check_training_output(log.read_text()[before:])
+            missing = check_training_output(log.read_bytes()[before:].decode(errors="replace"))
             print(f"           the run said {'everything' if not missing else 'NOT ' + ', '.join(missing)}")
             failed = failed or bool(missing)
         if shown.startswith("python sample.py"):
