@@ -57,8 +57,8 @@ def compose(config_name: str, overrides: Sequence[str] = (), run_dir: str | Path
     if not keep_hydra:
         with open_dict(cfg):  # as under a command, the task sees no `hydra` node
             del cfg.hydra
-    if require_values:
-        check_no_missing_values(cfg)
+    if require_values:  # the task's values (hydra's own, such as a sweep's job number, are Hydra's to fill)
+        check_no_missing_values(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]) if keep_hydra else cfg)
     return cfg
 
 
