@@ -146,7 +146,7 @@ class OptimizerOptions:
     betas: tuple[float, float] = (0.5, 0.999)
     weight_decay: float | None = None
     fused: bool | None = None
-    foreach: bool | None = None
+    foreach: bool | None = True  # multi-tensor Adam (conf/model_common/training.yaml says why)
     d_steps_per_g_step: int = 1
     gradient_clip_val: float | None = None
     schedule: Schedule = field(default_factory=Schedule)
@@ -193,7 +193,7 @@ class SpeedOptions:
     """``model.speed``: kernel options that change speed, not results (cgan/nets/build.py)."""
 
     compile: bool = False
-    channels_last: bool = False
+    channels_last: bool = True
 
 
 OPTION_GROUPS = ("objective", "penalty", "optimizer", "ema", "augment", "guard", "speed")

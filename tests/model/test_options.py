@@ -32,6 +32,21 @@ def test_a_bad_value_names_its_key(group, values, key):
     assert key in str(err.value) and "\n" not in str(err.value)
 
 
+def test_the_yaml_defaults_are_the_dataclass_defaults():
+    """conf/model_common/training.yaml and the dataclasses are the two places a default lives (a Hydra run reads
+    the first, a net built in Python the second): they must say the same, or the API trains other math."""
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from cgan.model.options import OPTION_GROUPS
+
+    yaml = OmegaConf.to_container(OmegaConf.load(Path(__file__).parents[2] / "conf/model_common/training.yaml"))
+    defaults = Options.from_groups().as_groups()
+    for group in OPTION_GROUPS:
+        assert yaml[group] == defaults[group], f"model.{group}: YAML {yaml[group]} against the dataclass {defaults[group]}"
+
+
 def test_every_old_key_is_told_its_new_name():
     for old, new in MOVED.items():
         problem = old_key_problem([f"model.{old}=1"])
