@@ -5,24 +5,24 @@
 # append its table row to outputs/probes/levers.md.
 #
 #   bash benchmarks/lever_probes.sh NAME IMAGES [train overrides ...]
-#   bash benchmarks/lever_probes.sh base-s7 40000 paths.data_dir=data seed=7
-#   bash benchmarks/lever_probes.sh ema10k 40000 paths.data_dir=data model.ema.halflife_images=10000
+#   bash benchmarks/lever_probes.sh base-s7 40032 paths.data_dir=data seed=7
+#   bash benchmarks/lever_probes.sh ema10k 40032 paths.data_dir=data model.ema.halflife_images=10000
 #
 # The run dir is outputs/probes/NAME. In-training scoring is off (it would cost a third of the time).
 set -euo pipefail
 name=$1 images=$2
 shift 2
 batch=32
-steps=$(( 2 * (images + batch - 1) / batch ))  # a D and a G step per batch
+steps=$(( 2 * ((images + batch - 1) / batch) ))  # a D and a G step per batch
 run=outputs/probes/$name
 rm -rf "$run"
 mkdir -p outputs/probes
 start=$(date +%s)
 python train.py experiment=rps_best trainer.max_time=null trainer.max_steps=$steps data.batch_size=$batch \
     trainer.precision=32-true callbacks.generation_metrics.every_n_val=100000 \
-    callbacks.model_checkpoint.every_n_train_steps=$steps callbacks.model_checkpoint.train_time_interval=null \
+    callbacks.model_checkpoint.train_time_interval=null \
     hydra.run.dir="$run" console.progress=log print_config=false "$@" > "$run.log" 2>&1
 seconds=$(( $(date +%s) - start ))
 paths=$(printf '%s\n' "$@" | grep -E '^paths\.' | tr '\n' ' ' || true)
-table=$(python -m benchmarks.score_steps "$run" data=rps n_per_class=300 $paths | tail -1)
+table=$(python -m benchmarks.score_steps "$run/checkpoints/last.ckpt" data=rps n_per_class=300 $paths | tail -1)
 echo "| $name | $* | $seconds s, $(( images / seconds )) img/s ${table}" | tee -a outputs/probes/levers.md

@@ -2,6 +2,7 @@
 
     python -m benchmarks.score_steps RUN_DIR [evaluate overrides ...] [--images 20000 40000 80000 120000]
     python -m benchmarks.score_steps outputs/budget_curve/seed42 data=rps paths.data_dir=/path/to/data
+    python -m benchmarks.score_steps outputs/probes/ema10k/checkpoints/last.ckpt data=rps   # one checkpoint
 
 Train the run with checkpoints at the budgets to compare (``callbacks.model_checkpoint.every_n_train_steps``:
 two optimizer steps per batch), then this scores each ``step*.ckpt`` whose images seen are in ``--images``
@@ -47,11 +48,12 @@ def row(images: int, m: dict) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("run_dir", type=Path, help="a run folder (its step*.ckpt) or one checkpoint")
     parser.add_argument("--images", type=int, nargs="+", help="only the checkpoints at these images seen")
     parser.add_argument("overrides", nargs="*", help="cgan-evaluate overrides (data=..., paths.data_dir=...)")
     args = parser.parse_args(argv)
-    checkpoints = sorted((args.run_dir / "checkpoints").glob("step*.ckpt"))
+    checkpoints = ([args.run_dir] if args.run_dir.suffix == ".ckpt"
+                   else sorted((args.run_dir / "checkpoints").glob("step*.ckpt")))
     if not checkpoints:
         sys.exit(f"no step*.ckpt under {args.run_dir / 'checkpoints'}")
     print("| images | acc | FID (x floor) | precision | recall | strict FID | strict precision | spectral distance | "
