@@ -201,3 +201,29 @@ def test_first_hour_finds_readmes_commands_and_what_a_run_must_say(tmp_path):
     assert first_hour.check_training_output("nothing") == [
         "its folder at start", "the tensorboard command", "the clock time it ends", "progress lines with the time left",
         "the sample command at the end", "the train-longer command at the end"]
+
+
+def test_generator_readouts_swap_the_ema_generator(tmp_path):
+    """--live puts the live G where sampling reads; --standing keeps the EMA weights and recomputes only the
+    BatchNorm statistics, from the EMA G's own activations."""
+    from pathlib import Path
+
+    from benchmarks import generator_readouts
+    from cgan.generation import load_generator
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "flat_options_checkpoint" / "last.ckpt"
+    before = torch.load(fixture, map_location="cpu", weights_only=True)["state_dict"]
+    ema = {k: v for k, v in before.items() if k.startswith("generator_ema.")}
+    assert ema
+
+    live = torch.load(generator_readouts.readout(fixture, tmp_path / "live", live=True), weights_only=True)["state_dict"]
+    for key in ema:
+        assert torch.equal(live[key], before["generator." + key[len("generator_ema."):]])
+
+    standing = torch.load(generator_readouts.readout(fixture, tmp_path / "standing", standing=3),
+                          weights_only=True)["state_dict"]
+    moved = [k for k in ema if not torch.equal(standing[k], ema[k])]
+    assert moved and all(k.endswith(("running_mean", "running_var", "num_batches_tracked")) for k in moved)
+    trained = load_generator(tmp_path / "standing" / "checkpoints" / "last.ckpt")
+    images = trained.net(torch.randn(4, trained.latent_dim), torch.zeros(4, dtype=torch.long))
+    assert torch.isfinite(images).all()
