@@ -26,7 +26,8 @@ import torch
 
 PRESETS = {
     "mnist_5min": ["experiment=mnist_5min", "trainer.max_steps=400"],
-    "rps_best": ["experiment=rps_best", "trainer.max_steps=200"],
+    # The EMA as the preset had it when same_numbers_9a5b516.json was made (a readout: G and D train the same).
+    "rps_best": ["experiment=rps_best", "trainer.max_steps=200", "model.ema.decay=0.999", "model.ema.halflife_images=null"],
     # The methods neither preset uses: ADA, top-k, ACGAN, label smoothing, the hinge loss, a wider check interval.
     "mnist_methods": ["experiment=mnist_best", "trainer.max_steps=200", "model.discriminator.conditioning=acgan",
                       "model.objective.loss=hinge", "model.augment.ada_target=0.6", "model.augment.ada_interval=2",
