@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 class GenerationMetrics(L.Callback):
     """Scores the generator during training (after validation, every ``every_n_val`` validations, and
-    every ``every_n_batches`` batches if set): ``metrics/conditional_accuracy``, ``metrics/fid``,
+    every ``every_n_batches`` batches if set, and once more at the end of training unless the last weights
+    were just scored): ``metrics/conditional_accuracy``, ``metrics/fid``,
     ``metrics/kid_x1000``, ``metrics/intra_class_fid``, ``metrics/precision``, ``metrics/recall`` and the
     floors (once) go to TensorBoard; with a strict judge beside the classifier, its ``metrics/strict_*``;
     for square images ``metrics/spectral_distance``, ``metrics/spectrum_top_ratio`` and the picture
@@ -53,6 +54,7 @@ class GenerationMetrics(L.Callback):
         self.enabled = True
         self.best_fid = math.inf  # of the key best_by names
         self._validations = 0
+        self._last_scored = -1  # batches trained when last scored
         self._floor_logged = False
         self._references: tuple[InMemoryImages, InMemoryImages] | None = None
 
@@ -97,6 +99,7 @@ class GenerationMetrics(L.Callback):
     def _run(self, trainer, pl_module, batches_done: int) -> None:
         if not self.enabled or trainer.sanity_checking:
             return
+        self._last_scored = batches_done
         result = self._compute(trainer, pl_module)
         fid = trainer.strategy.broadcast(result[self.best_by] if result else math.nan, src=0)
         if result is not None:
@@ -131,6 +134,12 @@ class GenerationMetrics(L.Callback):
         step = batches_trained(trainer) + 1  # Lightning counts this batch after the hook
         if self.every_n_batches > 0 and step % self.every_n_batches == 0:
             self._run(trainer, pl_module, step)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        # A run stopped by its time or step budget between two scorings (a 28-minute run of 27 epochs scored
+        # every 10th) would otherwise leave its last weights out of best.ckpt and its final metrics.
+        if batches_trained(trainer) > max(self._last_scored, 0):
+            self._run(trainer, pl_module, batches_trained(trainer))
 
     @property
     def best_by(self) -> str:

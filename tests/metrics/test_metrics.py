@@ -68,6 +68,20 @@ def test_training_logs_metrics_and_keeps_best_checkpoint(sample_judge, tmp_path)
     assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
 
 
+def test_a_run_ending_between_scorings_scores_its_last_weights(sample_judge, tmp_path, caplog):
+    """A budget that ends before the next scoring (a 28-minute run of 27 epochs scored every 10th) still
+    scores its final weights, once, and best.ckpt can be them."""
+    _, _, data_dir = sample_judge
+    cfg = compose_train(tmp_path / "run", [*TINY, f"paths.judge_dir={data_dir}/judges",
+                                           "callbacks.generation_metrics.n_per_class=20",
+                                           "callbacks.generation_metrics.every_n_val=5"])  # 2 validations in TINY
+    with caplog.at_level("INFO", logger="cgan.metrics.callback"):
+        train(cfg)
+    scored = [r.getMessage() for r in caplog.records if r.getMessage().startswith("After ")]
+    assert len(scored) == 1 and scored[0].startswith("After 320 images"), scored
+    assert (tmp_path / "run" / "checkpoints" / "best.ckpt").is_file()
+
+
 @pytest.mark.slow
 def test_training_without_classifier_says_so_once_and_runs(tmp_path, caplog):
     cfg = compose_train(tmp_path / "run", [*TINY, f"paths.judge_dir={tmp_path}/nojudges"])
