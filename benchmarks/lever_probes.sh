@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # docs/results.md, "Levers at equal images": train experiment=rps_best as it is (float32, as a CPU trains it)
-# plus the overrides given, for a fixed number of images instead of minutes, then score that step's
+# plus the overrides given, for a fixed number of images instead of minutes, then score its last
 # checkpoint with cgan-evaluate (both judges and the spectrum; make them first with cgan-judge data=rps) and
 # append its table row to outputs/probes/levers.md.
 #
 #   bash benchmarks/lever_probes.sh NAME IMAGES [train overrides ...]
 #   bash benchmarks/lever_probes.sh base-s7 40032 paths.data_dir=data seed=7
-#   bash benchmarks/lever_probes.sh ema10k 40032 paths.data_dir=data model.ema.halflife_images=10000
+#   bash benchmarks/lever_probes.sh stem0 40032 paths.data_dir=data model.discriminator.stem_width=0
 #
-# The run dir is outputs/probes/NAME. In-training scoring is off (it would cost a third of the time).
+# The run dir is outputs/probes/NAME. Training scores itself only once, at its end (every 10th epoch would
+# cost a third of the time).
 set -euo pipefail
 name=$1 images=$2
 shift 2
