@@ -161,6 +161,8 @@ def run_command(command: Command, root: Path, common: list[str], runs: dict, tmp
     from cgan.cli.train import main as train_main
 
     words = shlex.split(command.text)
+    while re.match(r"[A-Z_][A-Z0-9_]*=", words[0]):  # the environment a command is given (ROUNDS=2 bash ...)
+        words = words[1:]
     if words[0] == "srun":
         words = words[1:]
     words = substitute(words, root, runs, tmp)
